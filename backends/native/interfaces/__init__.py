@@ -1,0 +1,1 @@
+"""The interface catalogue: one data file per interface under data/ (see FORMAT.md)."""

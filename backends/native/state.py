@@ -1,0 +1,127 @@
+"""The state of a confine root: installed snaps, connections and grants, in one JSON file.
+
+Writers take an exclusive lock on `state.lock` for the whole read-modify-write, so a
+console and a script can work side by side without losing updates. A write goes to
+a temporary file that is fsynced, renamed over `state.json`, and the directory is
+fsynced, so a reader (who takes no lock) sees either the old or the new state, even
+if the writer is killed at any point.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import StateError
+
+SCHEMA = 1
+STATE_FILE = "state.json"
+LOCK_FILE = "state.lock"
+
+
+def empty_state() -> dict:
+    return {"schema": SCHEMA, "snaps": {}, "conns": {}, "revisions": {}}
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace `path` with `data` so that no reader ever sees a partial file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+class StateStore:
+    """Reads and transactionally updates `ROOT/state.json`."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.path = self.root / STATE_FILE
+        self.lock_path = self.root / LOCK_FILE
+
+    def read(self) -> dict:
+        """The current state (no lock needed: the file is only ever replaced whole)."""
+        return self._parse(self._read_raw())
+
+    def _read_raw(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"{self.path}: cannot read the state: {exc.strerror}") from None
+
+    def _parse(self, raw: bytes | None) -> dict:
+        if raw is None:
+            return empty_state()
+        try:
+            state = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StateError(f"{self.path}: the state is not valid JSON ({exc}); it was not written by confine") from None
+        if not isinstance(state, dict) or "schema" not in state:
+            raise StateError(f"{self.path}: no schema version; it was not written by confine")
+        if state["schema"] != SCHEMA:
+            raise StateError(f"{self.path}: schema version {state['schema']} is not {SCHEMA}, the one this confine reads")
+        return state
+
+    def ensure_root(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True, mode=0o755)
+        except OSError as exc:
+            raise StateError(f"{self.root}: cannot create the state directory: {exc.strerror}") from None
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        self.ensure_root()
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                    break
+                except OSError as exc:  # EINTR from a signal: try again
+                    if exc.errno != errno.EINTR:
+                        raise
+            yield
+        finally:
+            os.close(fd)  # closing drops the lock
+
+    @contextmanager
+    def transaction(self) -> Iterator[dict]:
+        """Yield the state to change under the lock; it is written only if the block succeeds."""
+        with self.locked():
+            raw = self._read_raw()
+            state = self._parse(raw)
+            yield state
+            data = self.encode(state)
+            if data != raw:  # an operation that changed nothing writes nothing
+                atomic_write(self.path, data)
+
+    @staticmethod
+    def encode(state: dict) -> bytes:
+        state["schema"] = SCHEMA
+        return json.dumps(state, sort_keys=True, separators=(",", ":")).encode()
