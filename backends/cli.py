@@ -179,7 +179,7 @@ def cmd_doctor(args) -> int:
     from .native import doctor
 
     layers = doctor.probe()
-    _out(args, doctor.probe_json(layers) if args.json else None, "" if args.json else doctor.format_report(layers))
+    _out(args, [layer.to_dict() for layer in layers], doctor.format_report(layers))
     return 0
 
 

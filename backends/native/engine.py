@@ -212,8 +212,8 @@ class NativeBackend:
             if snap is not None and snap not in (ps, ss):
                 continue
             undesired = rec.get("undesired", False)
+            connected_plugs.add((ps, pn))  # an undesired row already shows this plug
             if not undesired:
-                connected_plugs.add((ps, pn))
                 connected_slots.add((ss, sn))
             slot_ref = f":{sn}" if ss == SYSTEM_SNAP else f"{ss}:{sn}"
             rows.append(ConnectionRow(rec["interface"], f"{ps}:{pn}", slot_ref, manual=not rec.get("auto", False),

@@ -89,7 +89,7 @@ def _endpoints(doc: Document, data: Any, kind: str, catalogue: Catalogue) -> dic
             err = names.check_plug_name(aname, "attribute name")
             if err:
                 raise _fail(doc, path + (aname,), err)
-        checked, problems = validate_attributes(definition, side, attrs)
+        checked, problems = validate_attributes(definition, side, attrs, name)
         if problems:
             aname, problem = problems[0]
             raise _fail(doc, path + (aname,) if aname in attrs else path, problem)
@@ -179,10 +179,10 @@ def parse(doc: Document, catalogue: Catalogue) -> dict:
                         raise _fail(doc, path + (kname, i), f"{ref!r} is declared as a {'slot' if kname == 'plugs' else 'plug'}")
                     if ref not in catalogue:
                         raise _fail(doc, path + (kname, i), f"unknown interface {ref!r} (an undeclared {kname[:-1]} takes the interface of its name)")
-                    _, problems = validate_attributes(catalogue[ref], kname[:-1], {})
+                    implied, problems = validate_attributes(catalogue[ref], kname[:-1], {}, ref)
                     if problems:
                         raise _fail(doc, path + (kname, i), f"{ref!r}: {problems[0][0]}: {problems[0][1]}; declare it under top-level {kname}")
-                    table[ref] = {"interface": ref, "attrs": validate_attributes(catalogue[ref], kname[:-1], {})[0]}
+                    table[ref] = {"interface": ref, "attrs": implied}
             out[uname] = entry
         users[kind] = out
 

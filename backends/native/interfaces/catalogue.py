@@ -36,7 +36,7 @@ SNIPPET_KEYS = {"for", "when", "each", "apparmor", "seccomp", "udev", "kernel-mo
 WHEN_KEYS = {"system", "plug-attributes", "slot-attributes"}
 UDEV_KEYS = {"subsystem", "kernel", "attrs", "env"}
 ATTR_TYPES = {"bool", "int", "string", "path", "list"}
-ATTR_KEYS = {"type", "items", "default", "required", "enum", "pattern", "description"}
+ATTR_KEYS = {"type", "items", "default", "default-name", "required", "enum", "pattern", "description"}
 FS_ACCESS = re.compile(r"[rwx]+")
 
 
@@ -233,7 +233,10 @@ def attribute_error(spec: dict, value: Any) -> str | None:
         if not isinstance(value, str):
             return f"must be text, not {value!r}"
         if kind == "path":
-            return names.check_path_value(value)
+            err = names.check_path_value(value)
+            if err is None and "pattern" in spec and not re.fullmatch(spec["pattern"], value):
+                return f"{value!r} does not match {spec['pattern']}"
+            return err
         bad = names.check_safe_text(value)
         if bad:
             return bad
@@ -246,6 +249,8 @@ def attribute_error(spec: dict, value: Any) -> str | None:
         if not isinstance(value, list) or not value:
             return f"must be a non-empty list, not {value!r}"
         item_spec = {"type": spec.get("items", "string")}
+        if "pattern" in spec:
+            item_spec["pattern"] = spec["pattern"]
         for i, item in enumerate(value):
             err = attribute_error(item_spec, item)
             if err:
@@ -254,29 +259,34 @@ def attribute_error(spec: dict, value: Any) -> str | None:
     return f"unknown attribute type {kind!r}"
 
 
-def validate_attributes(iface: Interface, side: str, attrs: dict) -> tuple[dict, list[tuple[str, str]]]:
+def validate_attributes(iface: Interface, side: str, attrs: dict, name: str | None = None
+                        ) -> tuple[dict, list[tuple[str, str]]]:
     """Check a plug's or slot's attributes against the interface schema.
 
-    Returns the attributes with defaults filled in, and a list of (attribute, problem).
+    Returns the attributes with defaults filled in (`default-name: true` defaults to
+    the plug's or slot's `name`, as snapd does for content tags), and a list of
+    (attribute, problem).
     """
     schema = iface.plug_attributes if side == "plug" else iface.slot_attributes
     problems: list[tuple[str, str]] = []
     out: dict[str, Any] = {}
-    for name, value in attrs.items():
-        spec = schema.get(name)
+    for aname, value in attrs.items():
+        spec = schema.get(aname)
         if spec is None:
             known = ", ".join(sorted(schema)) or "none"
-            problems.append((name, f"unknown attribute for a {iface.name} {side} (known: {known})"))
+            problems.append((aname, f"unknown attribute for a {iface.name} {side} (known: {known})"))
             continue
         err = attribute_error(spec, value)
         if err:
-            problems.append((name, err))
+            problems.append((aname, err))
         else:
-            out[name] = value
-    for name, spec in schema.items():
-        if name not in attrs:
+            out[aname] = value
+    for aname, spec in schema.items():
+        if aname not in attrs:
             if spec.get("required"):
-                problems.append((name, f"required by the {iface.name} interface"))
+                problems.append((aname, f"required by the {iface.name} interface"))
             elif "default" in spec:
-                out[name] = spec["default"]
+                out[aname] = spec["default"]
+            elif spec.get("default-name") and name is not None:
+                out[aname] = name
     return out, problems
