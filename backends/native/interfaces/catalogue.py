@@ -290,3 +290,52 @@ def validate_attributes(iface: Interface, side: str, attrs: dict, name: str | No
             elif spec.get("default-name") and name is not None:
                 out[aname] = name
     return out, problems
+
+
+# --- selecting what an interface grants ---------------------------------------
+
+MECHANISMS = ("apparmor", "seccomp", "udev", "kernel-modules", "filesystem")
+
+
+def _holds(when: dict, plug_attrs: dict, slot_attrs: dict, system_kind: str) -> bool:
+    if "system" in when and when["system"] != system_kind:
+        return False
+    for key, attrs in (("plug-attributes", plug_attrs), ("slot-attributes", slot_attrs)):
+        for name, want in when.get(key, {}).items():
+            have = attrs.get(name)
+            if type(have) is not type(want) or have != want:
+                return False
+    return True
+
+
+def _substitute(value: Any, item: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{{item}}", item)
+    if isinstance(value, list):
+        return [_substitute(v, item) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, item) for k, v in value.items()}
+    return value
+
+
+def select_snippets(iface: Interface, side: str, plug_attrs: dict, slot_attrs: dict,
+                    system_kind: str) -> list[dict]:
+    """The snippet blocks of `iface` for `side` (e.g. "connected-plug") that apply.
+
+    A block applies when every condition of its `when` holds; a block with `each`
+    is repeated once per item of that list attribute, with {{item}} replaced.
+    Attribute values were validated by the schema before they get here.
+    """
+    out: list[dict] = []
+    for block in iface.snippets:
+        if block["for"] != side or not _holds(block.get("when", {}), plug_attrs, slot_attrs, system_kind):
+            continue
+        body = {k: block[k] for k in MECHANISMS if k in block}
+        each = block.get("each")
+        if each is None:
+            out.append(body)
+            continue
+        which, _, name = each.partition(".")
+        for item in (plug_attrs if which == "plug" else slot_attrs).get(name, []):
+            out.append(_substitute(body, item))
+    return out
