@@ -50,6 +50,13 @@ class Change:
 ChangeHook = Callable[["NativeBackend", Change], None]
 
 
+def _rmdir_if_empty(path: Path) -> None:
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
 def conn_key(plug_snap: str, plug: str, slot_snap: str, slot: str) -> str:
     return f"{plug_snap}:{plug} {slot_snap}:{slot}"
 
@@ -342,6 +349,8 @@ class NativeBackend:
         if target.exists():  # left by an install that was killed before it committed
             shutil.rmtree(target)
         target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(".x*"):  # copies of installs that were killed
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{revision}.", dir=target.parent))
         staged.append(target)
         try:
@@ -382,23 +391,23 @@ class NativeBackend:
     def _run_install(self, operation: str, sources: list[tuple[Path, Iterable[str], bool]]) -> list[InstallResult]:
         self._check_root()
         staged: list[Path] = []
+        cleanups: list[Callable[[], None]] = []
         done = False
-        replaced: list[str] = []
         try:
-            with self.store.transaction() as state:
+            with self.store.transaction(after_write=cleanups) as state:
                 change = Change(operation, state)
                 before = {n: r["path"] for n, r in state["snaps"].items()}
                 results = [self._install_into(state, change, src, grants, example, staged)
                            for src, grants, example in sources]
                 self._commit(change)
-                replaced = [p for n, p in before.items() if state["snaps"][n]["path"] != p]
+                for name, path in before.items():  # the previous revision of a refreshed snap
+                    if state["snaps"][name]["path"] != path:
+                        cleanups.append(lambda p=path: shutil.rmtree(p, ignore_errors=True))
             done = True
         finally:
             if not done:
                 for path in staged:
                     shutil.rmtree(path, ignore_errors=True)
-        for path in replaced:  # the previous revision of a refreshed snap
-            shutil.rmtree(path, ignore_errors=True)
         return results
 
     def install(self, path: str | os.PathLike, grants: Iterable[str] = (), example: bool = False) -> InstallResult:
@@ -428,10 +437,16 @@ class NativeBackend:
         self._check_root()
         if name == SYSTEM_SNAP:
             raise RefusedError("the system snap cannot be removed", "system-snap")
-        with self.store.transaction() as state:
+        cleanups: list[Callable[[], None]] = []
+        with self.store.transaction(after_write=cleanups) as state:
             view = self._view(state)
             snap = view.snap(name)
             change = Change("remove", state, removed={name})
+            path = Path(state["snaps"][name]["path"])
+            # Delete only the removed revision, under the lock: a concurrent install of
+            # the same name waits for the lock and then makes a new revision.
+            cleanups.append(lambda: shutil.rmtree(path, ignore_errors=True))
+            cleanups.append(lambda: _rmdir_if_empty(path.parent))
             for key in list(state["conns"]):
                 ps, _, ss, _ = split_key(key)
                 if name in (ps, ss):
@@ -440,7 +455,6 @@ class NativeBackend:
             del state["snaps"][name]
             change.affected.discard(name)
             self._commit(change)
-        shutil.rmtree(self.root / "snaps" / name, ignore_errors=True)
         return snap
 
     def connect(self, plug_ref: str, slot_ref: str | None = None) -> Connection:

@@ -112,7 +112,8 @@ def parse(doc: Document, catalogue: Catalogue) -> dict:
         raise _fail(doc, ("name",), f"{SYSTEM_SNAP!r} is reserved for the system snap")
     if d.get("version") is None:
         raise _fail(doc, ("version",), "is required")
-    err = names.check_version(d["version"])
+    version = doc.texts.get(("version",), d["version"])  # as written: 1.10 stays "1.10"
+    err = names.check_version(version)
     if err:
         raise _fail(doc, ("version",), err)
     confinement = d.get("confinement", "strict")
@@ -200,7 +201,7 @@ def parse(doc: Document, catalogue: Catalogue) -> dict:
 
     return {
         "name": name,
-        "version": str(d["version"]),
+        "version": str(version),
         "summary": _text(doc, d.get("summary"), ("summary",), limit=MAX_SUMMARY),
         "description": _text(doc, d.get("description"), ("description",), limit=MAX_DESCRIPTION),
         "title": _text(doc, d.get("title"), ("title",), limit=MAX_SUMMARY),

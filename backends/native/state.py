@@ -14,7 +14,7 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..errors import StateError
 
@@ -111,15 +111,28 @@ class StateStore:
             os.close(fd)  # closing drops the lock
 
     @contextmanager
-    def transaction(self) -> Iterator[dict]:
-        """Yield the state to change under the lock; it is written only if the block succeeds."""
+    def transaction(self, after_write: list[Callable[[], None]] | None = None) -> Iterator[dict]:
+        """Yield the state to change under the lock; it is written only if the block succeeds.
+
+        `after_write` callables (filled in by the block) run once the new state is on
+        disk, still under the lock: file clean-ups that must not race another writer.
+        """
         with self.locked():
+            self._drop_stale_temporaries()
             raw = self._read_raw()
             state = self._parse(raw)
             yield state
             data = self.encode(state)
             if data != raw:  # an operation that changed nothing writes nothing
                 atomic_write(self.path, data)
+            for fn in after_write or ():
+                fn()
+
+    def _drop_stale_temporaries(self) -> None:
+        # Only a writer holding the lock makes temporary files: any seen now were left
+        # by a writer that was killed.
+        for stale in self.root.glob(f".{STATE_FILE}.*.tmp"):
+            stale.unlink(missing_ok=True)
 
     @staticmethod
     def encode(state: dict) -> bytes:

@@ -42,6 +42,8 @@ class Document:
     file: str
     value: Any
     lines: dict[tuple, int] = field(default_factory=dict)
+    # the text of every plain scalar as written (snapd keeps `version: 1.10` as "1.10")
+    texts: dict[tuple, str] = field(default_factory=dict)
 
     def line_of(self, path: tuple) -> int | None:
         path = tuple(path)
@@ -86,7 +88,16 @@ def load_bytes(data: bytes, file: str, cls: type[SourceError] = SourceError) -> 
     nodes = 0
     no_key = object()
 
-    def place(value: Any, line: int, is_container: bool) -> tuple | None:
+    def here() -> str:
+        """The field the next event belongs to (the pending key or list item)."""
+        if not stack:
+            return ""
+        container, path, key = stack[-1]
+        if isinstance(container, list):
+            return field_name(path + (len(container),))
+        return field_name(path + (key,)) if key is not no_key else field_name(path)
+
+    def place(value: Any, line: int, is_container: bool, text: str | None = None) -> tuple | None:
         nonlocal root_set
         if not stack:
             if root_set:
@@ -101,13 +112,15 @@ def load_bytes(data: bytes, file: str, cls: type[SourceError] = SourceError) -> 
             child = path + (len(container),)
             container.append(value)
             doc.lines[child] = line
+            if text is not None:
+                doc.texts[child] = text
             return child
         if top[2] is no_key:
             if is_container:
                 raise cls(file, line, field_name(path), "a mapping key must be a plain value")
-            if not isinstance(value, (str, int, bool)) or value is None:
+            if value is None or not isinstance(value, (str, int, bool)):
                 raise cls(file, line, field_name(path), f"a mapping key must be text, not {value!r}")
-            key = str(value) if not isinstance(value, str) else value
+            key = text if text is not None else str(value)  # `on:` is the key "on", not True
             if key in container:
                 raise cls(file, line, field_name(path + (key,)), f"duplicate key {key!r}")
             top[2] = key
@@ -116,6 +129,8 @@ def load_bytes(data: bytes, file: str, cls: type[SourceError] = SourceError) -> 
         key = top[2]
         top[2] = no_key
         container[key] = value
+        if text is not None:
+            doc.texts[path + (key,)] = text
         return path + (key,)
 
     try:
@@ -127,21 +142,21 @@ def load_bytes(data: bytes, file: str, cls: type[SourceError] = SourceError) -> 
             if nodes > MAX_NODES:
                 raise cls(file, line, "", f"more than {MAX_NODES} YAML nodes")
             if isinstance(event, yaml.AliasEvent):
-                raise cls(file, line, field_name(stack[-1][1]) if stack else "", "YAML aliases are not allowed")
+                raise cls(file, line, here(), "YAML aliases are not allowed")
             if getattr(event, "anchor", None):
-                raise cls(file, line, field_name(stack[-1][1]) if stack else "", "YAML anchors are not allowed")
+                raise cls(file, line, here(), "YAML anchors are not allowed")
             tag = getattr(event, "tag", None)
             if isinstance(event, yaml.ScalarEvent):
                 if tag and tag != "!" and not event.implicit[0] and not event.implicit[1]:
-                    raise cls(file, line, field_name(stack[-1][1]) if stack else "", f"explicit YAML tag {tag} is not allowed")
+                    raise cls(file, line, here(), f"explicit YAML tag {tag} is not allowed")
                 try:
                     value = _scalar(event)
                 except (yaml.YAMLError, ValueError) as exc:
-                    raise cls(file, line, field_name(stack[-1][1]) if stack else "", f"bad value {event.value!r}: {exc}") from None
-                place(value, line, False)
+                    raise cls(file, line, here(), f"bad value {event.value!r}: {exc}") from None
+                place(value, line, False, event.value if event.implicit[0] else None)
             elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if tag and not event.implicit:
-                    raise cls(file, line, field_name(stack[-1][1]) if stack else "", f"explicit YAML tag {tag} is not allowed")
+                    raise cls(file, line, here(), f"explicit YAML tag {tag} is not allowed")
                 if len(stack) >= MAX_DEPTH:
                     raise cls(file, line, field_name(stack[-1][1]), f"nested deeper than {MAX_DEPTH} levels")
                 container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
@@ -155,6 +170,10 @@ def load_bytes(data: bytes, file: str, cls: type[SourceError] = SourceError) -> 
         problem = exc.problem or exc.context or "malformed YAML"
         where = field_name(stack[-1][1]) if stack and stack[-1][1] is not None else ""
         raise cls(file, line, where, f"YAML syntax error: {problem}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise cls(file, line, here(), f"control character U+{char:04X} is not allowed in YAML") from None
     except yaml.YAMLError as exc:
         raise cls(file, None, "", f"YAML error: {exc}") from None
     except RecursionError:
