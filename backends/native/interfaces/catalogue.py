@@ -126,6 +126,15 @@ def _check_snippet(doc: Document, path: tuple, sn: Any, schema: dict) -> None:
     for k in ("apparmor", "seccomp"):
         if k in sn:
             _check(isinstance(sn[k], str), doc, path + (k,), "text (use a | block)")
+    for k in MECHANISMS:
+        for ref in _placeholders(sn.get(k)):
+            if ref == "item":
+                _check("each" in sn, doc, path + (k,), "{{item}} is only defined in a block with `each`")
+                continue
+            pside, _, aname = ref.partition(".")
+            spec = schema.get(pside, {}).get(aname)
+            _check(spec is not None and spec["type"] != "list", doc, path + (k,),
+                   f"{{{{{ref}}}}} must name a scalar attribute the {pside} schema declares")
     for i, m in enumerate(sn.get("udev", []) or []):
         p = path + ("udev", i)
         _check(isinstance(m, dict) and m, doc, p, "a device match map")
@@ -147,6 +156,16 @@ def _check_snippet(doc: Document, path: tuple, sn: Any, schema: dict) -> None:
         _check("*" not in pth.rpartition("/")[0], doc, p + ("path",), "`*` is allowed only in the last component")
         _check(isinstance(rule["access"], str) and FS_ACCESS.fullmatch(rule["access"]), doc, p + ("access",),
                "access letters from r, w, x")
+
+
+def _placeholders(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [m.group(1) for m in PLACEHOLDER.finditer(value)]
+    if isinstance(value, list):
+        return [r for v in value for r in _placeholders(v)]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _placeholders(v)]
+    return []
 
 
 def load_interface(path: Path) -> Interface:
@@ -308,13 +327,40 @@ def _holds(when: dict, plug_attrs: dict, slot_attrs: dict, system_kind: str) -> 
     return True
 
 
-def _substitute(value: Any, item: str) -> Any:
+PLACEHOLDER = re.compile(r"\{\{(item|plug\.[a-z0-9-]+|slot\.[a-z0-9-]+)(?:\|(basename|hex4))?\}\}")
+
+
+class _Absent(Exception):
+    """A placeholder names an attribute this plug or slot does not have."""
+
+
+def _render_value(ref: str, filt: str | None, item: str | None, plug_attrs: dict, slot_attrs: dict) -> str:
+    if ref == "item":
+        value: Any = item
+    else:
+        side, _, name = ref.partition(".")
+        attrs = plug_attrs if side == "plug" else slot_attrs
+        if name not in attrs:
+            raise _Absent(ref)
+        value = attrs[name]
+    if filt == "basename":
+        return str(value).rstrip("/").rpartition("/")[2]
+    if filt == "hex4":
+        return f"{int(value):04x}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _substitute(value: Any, item: str | None, plug_attrs: dict, slot_attrs: dict) -> Any:
     if isinstance(value, str):
-        return value.replace("{{item}}", item)
+        if "{{" not in value:
+            return value
+        return PLACEHOLDER.sub(lambda m: _render_value(m.group(1), m.group(2), item, plug_attrs, slot_attrs), value)
     if isinstance(value, list):
-        return [_substitute(v, item) for v in value]
+        return [_substitute(v, item, plug_attrs, slot_attrs) for v in value]
     if isinstance(value, dict):
-        return {k: _substitute(v, item) for k, v in value.items()}
+        return {k: _substitute(v, item, plug_attrs, slot_attrs) for k, v in value.items()}
     return value
 
 
@@ -322,9 +368,11 @@ def select_snippets(iface: Interface, side: str, plug_attrs: dict, slot_attrs: d
                     system_kind: str) -> list[dict]:
     """The snippet blocks of `iface` for `side` (e.g. "connected-plug") that apply.
 
-    A block applies when every condition of its `when` holds; a block with `each`
-    is repeated once per item of that list attribute, with {{item}} replaced.
-    Attribute values were validated by the schema before they get here.
+    A block applies when every condition of its `when` holds and every attribute its
+    placeholders name is present. A block with `each` is repeated once per item of
+    that list attribute ({{item}}); {{plug.NAME}} and {{slot.NAME}} stand for scalar
+    attributes, optionally filtered (|basename, |hex4). Attribute values were
+    validated by the schema before they get here, so substitution needs no escaping.
     """
     out: list[dict] = []
     for block in iface.snippets:
@@ -333,9 +381,13 @@ def select_snippets(iface: Interface, side: str, plug_attrs: dict, slot_attrs: d
         body = {k: block[k] for k in MECHANISMS if k in block}
         each = block.get("each")
         if each is None:
-            out.append(body)
-            continue
-        which, _, name = each.partition(".")
-        for item in (plug_attrs if which == "plug" else slot_attrs).get(name, []):
-            out.append(_substitute(body, item))
+            items: list[str | None] = [None]
+        else:
+            which, _, name = each.partition(".")
+            items = list((plug_attrs if which == "plug" else slot_attrs).get(name, []))
+        for item in items:
+            try:
+                out.append(_substitute(body, item, plug_attrs, slot_attrs))
+            except _Absent:
+                continue
     return out
