@@ -156,7 +156,14 @@ def cmd_remove(args) -> int:
     return 0
 
 
+def _print_preview(args, preview) -> int:
+    _out(args, {"diffs": preview.diffs}, preview.text().rstrip("\n"))
+    return 0
+
+
 def cmd_connect(args) -> int:
+    if args.dry_run:
+        return _print_preview(args, _engine(args).preview_connect(args.plug, args.slot))
     c = _engine(args).connect(args.plug, args.slot)
     note = " (granted by the admin)" if c.granted else ""
     _out(args, _conn_json(c), f"connected {c.plug.ref} to {c.slot.ref}{note}")
@@ -164,6 +171,8 @@ def cmd_connect(args) -> int:
 
 
 def cmd_disconnect(args) -> int:
+    if args.dry_run:
+        return _print_preview(args, _engine(args).preview_disconnect(args.ref, args.other, forget=args.forget))
     gone = _engine(args).disconnect(args.ref, args.other, forget=args.forget)
     lines = []
     for c in gone:
@@ -178,8 +187,23 @@ def cmd_disconnect(args) -> int:
 def cmd_doctor(args) -> int:
     from .native import doctor
 
+    if args.repair:
+        engine = _engine(args)
+        engine._check_root()
+        report = engine.profiles.repair()
+        lines = [f"regenerated profiles under {engine.root / 'profiles'}: {len(report.written)} written, "
+                 f"{report.unchanged} unchanged, {len(report.compiled)} compiled, {len(report.removed)} removed"]
+        lines += [f"  {line}" for line in report.host]
+        _out(args, report.to_json(), "\n".join(lines))
+        return 0
     layers = doctor.probe()
     _out(args, [layer.to_dict() for layer in layers], doctor.format_report(layers))
+    return 0
+
+
+def cmd_profile(args) -> int:
+    text = _engine(args).profiles.show(args.target, args.kind)
+    _out(args, {"target": args.target, "kind": args.kind, "text": text}, text.rstrip("\n"))
     return 0
 
 
@@ -215,11 +239,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp = command("connect", cmd_connect, "connect a plug to a slot (default: the system's slot)")
     sp.add_argument("plug", metavar="SNAP:PLUG")
     sp.add_argument("slot", nargs="?", metavar="SNAP[:SLOT]")
+    sp.add_argument("--dry-run", action="store_true", help="print the profile diff it would make; change nothing")
     sp = command("disconnect", cmd_disconnect, "disconnect a connection, or every connection of a plug or slot")
     sp.add_argument("ref", metavar="SNAP:PLUG")
     sp.add_argument("other", nargs="?", metavar="SNAP:SLOT")
     sp.add_argument("--forget", action="store_true", help="drop an auto-connection instead of marking it undesired")
-    command("doctor", cmd_doctor, "show which enforcement layers this kernel offers")
+    sp.add_argument("--dry-run", action="store_true", help="print the profile diff it would make; change nothing")
+    sp = command("doctor", cmd_doctor, "show which enforcement layers this kernel offers")
+    sp.add_argument("--repair", action="store_true", help="regenerate every profile from the state")
+    sp = command("profile", cmd_profile, "print a generated profile of an app")
+    sp.add_argument("target", metavar="SNAP.APP")
+    sp.add_argument("--kind", default="apparmor", metavar="KIND",
+                    help="apparmor, seccomp, pfc (compiled filter as pseudo-code), udev, modules, landlock, launch")
+    from .cli_seccomp import add_commands as add_seccomp_commands
+
+    add_seccomp_commands(sub)
     return p
 
 

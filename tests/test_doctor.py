@@ -24,7 +24,7 @@ def test_all_layers_reported_in_order():
     assert names == [
         "seccomp", "landlock", "apparmor-kernel", "apparmor-parser", "cgroup-v1-devices",
         "cgroup-v2-device-bpf", "mount-namespace", "pid-namespace", "user-namespace",
-        "audit-netlink", "udevd",
+        "audit-netlink", "udevd", "kernel-modules",
     ]
 
 

@@ -55,7 +55,7 @@ def wait_for(path):
 def writer(root, snap, ops_file, gofile):
     from backends.native.engine import NativeBackend
 
-    backend = NativeBackend(root, system_kind="classic")
+    backend = NativeBackend(root, system_kind="classic", profiles=False)
     backend.catalogue
     ops = json.loads(open(ops_file).read())
     say("ready")
@@ -170,7 +170,7 @@ def procs():
 
 def setup_root(tmp_path: Path) -> Path:
     root = tmp_path / "root"
-    backend = NativeBackend(root, system_kind="classic")
+    backend = NativeBackend(root, system_kind="classic", profiles=False)
     plugs = "".join(f"  {p}: camera\n" for p in PLUGS)
     for snap in WRITERS:
         d = tmp_path / "src" / snap
@@ -234,7 +234,7 @@ def test_two_writers_lose_no_update(tmp_path: Path, procs):
     state = StateStore(root).read()
     assert set(state["conns"]) == want
     assert all(not rec["auto"] and not rec["undesired"] for rec in state["conns"].values())
-    rows = NativeBackend(root, system_kind="classic").connections()
+    rows = NativeBackend(root, system_kind="classic", profiles=False).connections()
     assert {(r.plug, r.slot) for r in rows} == {(k.split()[0], ":camera") for k in want}
     print(f"\n2 writers x {2 * OPS} operations in {took:.2f} s")
 
@@ -282,7 +282,7 @@ def test_remove_cleanup_does_not_delete_a_concurrent_reinstall(tmp_path: Path, m
 
     monkeypatch.setattr(engine_mod.shutil, "rmtree", rmtree)
     try:
-        NativeBackend(root, system_kind="classic").remove(WRITERS[0])
+        NativeBackend(root, system_kind="classic", profiles=False).remove(WRITERS[0])
         assert racers, "remove() did not clean up the snap's files"
         out, err = racers[0].communicate(timeout=60)
         assert racers[0].returncode == 0, err

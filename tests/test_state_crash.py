@@ -115,7 +115,7 @@ def serve(root, plan_file):
     die_with_parent()
     from backends.native.engine import NativeBackend
 
-    backend = NativeBackend(root, system_kind="classic")
+    backend = NativeBackend(root, system_kind="classic", profiles=False)
     backend.catalogue  # load it once, before forking
     plan = [tuple(op) for op in json.loads(open(plan_file).read())]
     workers = set()
@@ -202,7 +202,7 @@ def random_op(rng: random.Random, state: dict, dirs: dict[str, Path]) -> tuple[s
 
 def build_plan(root: Path, dirs: dict[str, Path], rng: random.Random, length: int, apply):
     """Run `length` state-changing operations on `root`; return them, the states and durations."""
-    backend = NativeBackend(root, system_kind="classic")
+    backend = NativeBackend(root, system_kind="classic", profiles=False)
     store = StateStore(root)
     plan: list[tuple[str, str]] = []
     states = [store.read()]
@@ -377,7 +377,7 @@ def test_sigkill_during_writes_leaves_old_or_new_state(tmp_path: Path):
         server.stdout.close()
 
     # The next operation after the last kill succeeds, in this process too.
-    backend = NativeBackend(root, system_kind="classic")
+    backend = NativeBackend(root, system_kind="classic", profiles=False)
     apply(backend, plan[k])
     assert StateStore(root).read() == expected[k + 1]
     leftovers = check_root(root, killed, "end")

@@ -26,7 +26,7 @@ import time
 import warnings
 from collections.abc import Callable
 
-__all__ = ["Layer", "probe", "probe_json", "format_report", "LAYER_NAMES"]
+__all__ = ["Layer", "probe", "probe_layer", "probe_json", "format_report", "LAYER_NAMES"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +57,7 @@ LAYER_NAMES = (
     "user-namespace",
     "audit-netlink",
     "udevd",
+    "kernel-modules",
 )
 
 # --------------------------------------------------------------------------
@@ -757,10 +758,21 @@ def _probe_udevd() -> Layer:
     if control or pids:
         part = "control socket without a process" if control else "process without /run/udev/control"
         return Layer(name, False, f"not usable ({part}): device tags are never applied; "
-                     "confine matches devices from /sys itself", facts)
+                     "udev rules are written but not loaded; confine matches devices from /sys itself",
+                     facts)
     return Layer(name, False,
-                 "not running: device tags are never applied; confine matches devices from "
-                 "/sys itself", facts)
+                 "not running: device tags are never applied; udev rules are written but not loaded; "
+                 "confine matches devices from /sys itself", facts)
+
+
+# --------------------------------------------------------------------------
+# kernel modules
+
+def _probe_kernel_modules() -> Layer:
+    from .kmod import module_support
+
+    ok, detail, facts = module_support()
+    return Layer("kernel-modules", ok, detail, facts)
 
 
 # --------------------------------------------------------------------------
@@ -778,6 +790,7 @@ _PROBES: tuple[tuple[str, Callable[[], Layer]], ...] = (
     ("user-namespace", _probe_user_ns),
     ("audit-netlink", _probe_audit_netlink),
     ("udevd", _probe_udevd),
+    ("kernel-modules", _probe_kernel_modules),
 )
 
 
@@ -796,6 +809,14 @@ def _safe(name: str, fn: Callable[[], Layer]) -> Layer:
 def probe() -> list[Layer]:
     """Probe every layer once, in a fixed order; never raises."""
     return [_safe(name, fn) for name, fn in _PROBES]
+
+
+def probe_layer(name: str) -> Layer:
+    """Probe one layer by name; never raises (an unknown name is a KeyError)."""
+    for n, fn in _PROBES:
+        if n == name:
+            return _safe(n, fn)
+    raise KeyError(name)
 
 
 def probe_json() -> list[dict]:

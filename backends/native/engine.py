@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ..errors import ConfineError, NotFoundError, PrivilegeError, RefusedError, UsageError
 from ..model import (SYSTEM_SNAP, Connection, ConnectionRow, InstallResult, Interface, Plug, Refusal,
@@ -23,6 +24,7 @@ from .manifest import read_manifest, snap_from_record
 from .state import StateStore
 
 EXAMPLES_DIR = Path(__file__).with_name("examples")
+SYSTEM_ROOT = Path("/var/lib/confine")
 SYSTEM_KINDS = ("classic", "core")
 
 
@@ -32,7 +34,7 @@ def default_root() -> Path:
     if env:
         return Path(env)
     if os.geteuid() == 0:
-        return Path("/var/lib/confine")
+        return SYSTEM_ROOT
     data_home = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return Path(data_home) / "confine"
 
@@ -45,6 +47,16 @@ class Change:
     state: dict                       # the state about to be written (may be amended)
     affected: set[str] = field(default_factory=set)   # snaps whose profiles may change
     removed: set[str] = field(default_factory=set)    # snaps that are gone
+    # run once the new state is on disk, still under the lock (clean-ups, loading)
+    after_write: list[Callable[[], None]] = field(default_factory=list)
+
+
+class _DryRun(Exception):
+    """Raised inside a transaction to discard it after computing its preview."""
+
+    def __init__(self, preview):
+        super().__init__("dry run")
+        self.preview = preview
 
 
 ChangeHook = Callable[["NativeBackend", Change], None]
@@ -132,7 +144,12 @@ class NativeBackend:
     """The engine of this project, over a root directory of state."""
 
     def __init__(self, root: str | os.PathLike | None = None, *, system_kind: str | None = None,
-                 catalogue: Catalogue | None = None, require_root: bool = True):
+                 catalogue: Catalogue | None = None, require_root: bool = True, profiles: bool = True,
+                 host: bool | None = None):
+        """`profiles=False` keeps only the state (no profile generation: for tests of
+        the state machinery). `host`: install and load profiles into this machine
+        (udev rules, kernel modules, AppArmor where the kernel has it); default: only
+        for the system root /var/lib/confine, or when CONFINE_HOST=1."""
         self.root = Path(root) if root is not None else default_root()
         self.store = StateStore(self.root)
         kind = system_kind or os.environ.get("CONFINE_SYSTEM_KIND", "classic")
@@ -142,6 +159,14 @@ class NativeBackend:
         self._catalogue = catalogue
         self.require_root = require_root
         self.change_hooks: list[ChangeHook] = []
+        if host is None:
+            host = os.environ.get("CONFINE_HOST") == "1" or self.root == SYSTEM_ROOT
+        self.host = host
+        from .profiles.manager import ProfileManager
+
+        self.profiles = ProfileManager(self)
+        if profiles:
+            self.change_hooks.append(self.profiles.on_change)
 
     # ---- reading ---------------------------------------------------------------
 
@@ -251,10 +276,23 @@ class NativeBackend:
         if self.require_root and os.geteuid() != 0:
             raise PrivilegeError("changing confine's state needs root (run it with sudo); nothing was changed")
 
-    def _commit(self, change: Change) -> None:
-        change.affected.discard(SYSTEM_SNAP)
-        for hook in self.change_hooks:
-            hook(self, change)
+    @contextmanager
+    def _transaction(self, operation: str, dry_run: bool = False) -> Iterator[Change]:
+        """One locked read-modify-write of the state, with the change hooks at its end.
+
+        dry_run: nothing is written; `_DryRun` carries the profile diff the change
+        would make.
+        """
+        after: list[Callable[[], None]] = []
+        with self.store.transaction(after_write=after) as state:
+            change = Change(operation, state, after_write=after)
+            yield change
+            change.affected.discard(SYSTEM_SNAP)
+            change.affected -= change.removed
+            if dry_run:
+                raise _DryRun(self.profiles.preview_change(self.store.read(), change))
+            for hook in self.change_hooks:
+                hook(self, change)
 
     def _grants_for(self, view: _View, snap: str) -> set[str]:
         rec = view.state["snaps"].get(snap)
@@ -391,18 +429,16 @@ class NativeBackend:
     def _run_install(self, operation: str, sources: list[tuple[Path, Iterable[str], bool]]) -> list[InstallResult]:
         self._check_root()
         staged: list[Path] = []
-        cleanups: list[Callable[[], None]] = []
         done = False
         try:
-            with self.store.transaction(after_write=cleanups) as state:
-                change = Change(operation, state)
+            with self._transaction(operation) as change:
+                state = change.state
                 before = {n: r["path"] for n, r in state["snaps"].items()}
                 results = [self._install_into(state, change, src, grants, example, staged)
                            for src, grants, example in sources]
-                self._commit(change)
                 for name, path in before.items():  # the previous revision of a refreshed snap
                     if state["snaps"][name]["path"] != path:
-                        cleanups.append(lambda p=path: shutil.rmtree(p, ignore_errors=True))
+                        change.after_write.append(lambda p=path: shutil.rmtree(p, ignore_errors=True))
             done = True
         finally:
             if not done:
@@ -437,33 +473,51 @@ class NativeBackend:
         self._check_root()
         if name == SYSTEM_SNAP:
             raise RefusedError("the system snap cannot be removed", "system-snap")
-        cleanups: list[Callable[[], None]] = []
-        with self.store.transaction(after_write=cleanups) as state:
+        with self._transaction("remove") as change:
+            state = change.state
             view = self._view(state)
             snap = view.snap(name)
-            change = Change("remove", state, removed={name})
+            change.removed.add(name)
             path = Path(state["snaps"][name]["path"])
             # Delete only the removed revision, under the lock: a concurrent install of
             # the same name waits for the lock and then makes a new revision.
-            cleanups.append(lambda: shutil.rmtree(path, ignore_errors=True))
-            cleanups.append(lambda: _rmdir_if_empty(path.parent))
+            change.after_write.append(lambda: shutil.rmtree(path, ignore_errors=True))
+            change.after_write.append(lambda: _rmdir_if_empty(path.parent))
             for key in list(state["conns"]):
                 ps, _, ss, _ = split_key(key)
                 if name in (ps, ss):
                     change.affected |= {ps, ss}
                     del state["conns"][key]
             del state["snaps"][name]
-            change.affected.discard(name)
-            self._commit(change)
         return snap
 
     def connect(self, plug_ref: str, slot_ref: str | None = None) -> Connection:
         """Connect `snap:plug` to `snap:slot`, `snap` (its one matching slot), or the system's slot."""
         self._check_root()
+        return self._connect(plug_ref, slot_ref, dry_run=False)
+
+    def preview_connect(self, plug_ref: str, slot_ref: str | None = None):
+        """The profile changes a connect would make (a ProfilePreview), changing nothing."""
+        try:
+            self._connect(plug_ref, slot_ref, dry_run=True)
+        except _DryRun as dry:
+            return dry.preview
+        raise AssertionError("a dry run always ends in _DryRun")  # pragma: no cover
+
+    def preview_disconnect(self, ref: str, other: str | None = None, forget: bool = False):
+        """The profile changes a disconnect would make, changing nothing."""
+        try:
+            self._disconnect(ref, other, forget, dry_run=True)
+        except _DryRun as dry:
+            return dry.preview
+        raise AssertionError("a dry run always ends in _DryRun")  # pragma: no cover
+
+    def _connect(self, plug_ref: str, slot_ref: str | None, dry_run: bool) -> Connection:
         psnap, pname = parse_ref(plug_ref, "plug")
         if pname is None:
             raise UsageError(f"name the plug: {plug_ref}:PLUG")
-        with self.store.transaction() as state:
+        with self._transaction("connect", dry_run=dry_run) as change:
+            state = change.state
             view = self._view(state)
             plug = view.plug(psnap, pname)
             if slot_ref is None:
@@ -496,8 +550,7 @@ class NativeBackend:
             key = conn_key(plug.snap, plug.name, slot.snap, slot.name)
             state["conns"][key] = {"interface": plug.interface, "auto": False, "undesired": False,
                                    "granted": granted, "plug-static": plug.attrs, "slot-static": slot.attrs}
-            change = Change("connect", state, affected={plug.snap, slot.snap})
-            self._commit(change)
+            change.affected |= {plug.snap, slot.snap}
         return Connection(plug.interface, plug, slot, auto=False, granted=granted)
 
     def disconnect(self, ref: str, other: str | None = None, forget: bool = False) -> list[Connection]:
@@ -507,8 +560,12 @@ class NativeBackend:
         next install; `forget=True` drops it instead.
         """
         self._check_root()
+        return self._disconnect(ref, other, forget, dry_run=False)
+
+    def _disconnect(self, ref: str, other: str | None, forget: bool, dry_run: bool) -> list[Connection]:
         a_snap, a_name = parse_ref(ref, "plug or slot")
-        with self.store.transaction() as state:
+        with self._transaction("disconnect", dry_run=dry_run) as change:
+            state = change.state
             view = self._view(state)
             view.snap(a_snap)
             if other is not None:
@@ -543,6 +600,5 @@ class NativeBackend:
             if not gone and not forgotten:
                 what = f"{ref} {other}" if other else ref
                 raise NotFoundError(f"{what}: not connected")
-            change = Change("disconnect", state, affected={c.plug.snap for c in gone} | {c.slot.snap for c in gone})
-            self._commit(change)
+            change.affected |= {c.plug.snap for c in gone} | {c.slot.snap for c in gone}
         return gone

@@ -78,10 +78,20 @@ def check_safe_text(text: str) -> str | None:
     return f"{text!r} holds {shown}, which is not allowed in a value that reaches a profile"
 
 
+# A character class in a path: letters, digits, . _ + ~ and ranges such as a-z, never empty.
+# Anything else with a bracket (`/a[b`, `/a[]`, `/a]`) does not compile as an AppArmor
+# glob and is refused here rather than breaking the profile later.
+PATH_CLASS = re.compile(r"\[(?:[A-Za-z0-9._+~]|[A-Za-z0-9]-[A-Za-z0-9])+\]")
+
+
 def check_path_value(text: str) -> str | None:
     bad = check_safe_text(text)
     if bad:
         return bad
     if not PATH_VALUE.fullmatch(text):
         return f"{text!r} is not an accepted path (absolute, or starting with $HOME/; letters, digits and . _ / * ? + ~ [ ] -)"
+    if "[" in text or "]" in text:
+        rest = PATH_CLASS.sub("", text)
+        if "[" in rest or "]" in rest:
+            return f"{text!r} has a bracket that does not form a character class such as [0-9] or [abc]"
     return None

@@ -58,7 +58,7 @@ def build_direct(root: Path, snaps: int, plugs: int) -> None:
     from backends.native.manifest import parse_text
     from backends.native.state import StateStore, atomic_write, empty_state
 
-    backend = NativeBackend(root, system_kind="classic")
+    backend = NativeBackend(root, system_kind="classic", profiles=False)
     store = StateStore(root)
     store.ensure_root()
     state = empty_state()
@@ -79,7 +79,7 @@ def build_direct(root: Path, snaps: int, plugs: int) -> None:
 def build_installed(root: Path, src: Path, snaps: int, plugs: int) -> None:
     from backends.native.engine import NativeBackend
 
-    backend = NativeBackend(root, system_kind="classic")
+    backend = NativeBackend(root, system_kind="classic", profiles=False)
     for i in range(snaps):
         name = f"bench{i:04d}"
         write_snap_dir(src / name, snap_yaml(name, plugs))

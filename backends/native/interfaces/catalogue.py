@@ -32,12 +32,15 @@ CONSTRAINT_KEYS = {
 }
 SNAP_TYPES = {"app", "gadget", "kernel", "core", "snapd", "base", "os"}
 SIDES = ("connected-plug", "connected-slot", "permanent-plug", "permanent-slot")
-SNIPPET_KEYS = {"for", "when", "each", "apparmor", "seccomp", "udev", "kernel-modules", "filesystem"}
+SNIPPET_KEYS = {"for", "when", "each", "apparmor", "seccomp", "udev", "kernel-modules", "filesystem", "landlock"}
 WHEN_KEYS = {"system", "plug-attributes", "slot-attributes"}
 UDEV_KEYS = {"subsystem", "kernel", "attrs", "env"}
 ATTR_TYPES = {"bool", "int", "string", "path", "list"}
 ATTR_KEYS = {"type", "items", "default", "default-name", "required", "enum", "pattern", "description"}
 FS_ACCESS = re.compile(r"[rwx]+")
+# What a `landlock` snippet key may lift: TCP rights kept (Landlock ABI >= 4) and
+# scopes left open (ABI >= 6).
+LANDLOCK_KEYS = {"network": ("connect", "bind"), "unscoped": ("signal", "abstract-unix-socket")}
 
 
 class Catalogue(dict):
@@ -152,10 +155,19 @@ def _check_snippet(doc: Document, path: tuple, sn: Any, schema: dict) -> None:
         _check(isinstance(rule, dict) and set(rule) == {"path", "access"}, doc, p, "a map with path and access")
         pth = rule["path"]
         _check(isinstance(pth, str) and (pth.startswith("/") or pth.startswith("$HOME") or pth.startswith("{{item}}")
+                                         or pth.startswith("{{plug.") or pth.startswith("{{slot.")
                                          or pth.startswith("$SNAP")), doc, p + ("path",), "an absolute path or one under $HOME")
         _check("*" not in pth.rpartition("/")[0], doc, p + ("path",), "`*` is allowed only in the last component")
         _check(isinstance(rule["access"], str) and FS_ACCESS.fullmatch(rule["access"]), doc, p + ("access",),
                "access letters from r, w, x")
+    if "landlock" in sn:
+        ll = sn["landlock"]
+        _check(isinstance(ll, dict) and ll, doc, path + ("landlock",), "a map with network and/or unscoped")
+        for k, v in ll.items():
+            _check(k in LANDLOCK_KEYS, doc, path + ("landlock", k), f"unknown landlock key {k!r}")
+            allowed = LANDLOCK_KEYS[k]
+            _check(isinstance(v, list) and v and all(x in allowed for x in v), doc, path + ("landlock", k),
+                   f"a list of {', '.join(allowed)}")
 
 
 def _placeholders(value: Any) -> list[str]:
@@ -313,7 +325,7 @@ def validate_attributes(iface: Interface, side: str, attrs: dict, name: str | No
 
 # --- selecting what an interface grants ---------------------------------------
 
-MECHANISMS = ("apparmor", "seccomp", "udev", "kernel-modules", "filesystem")
+MECHANISMS = ("apparmor", "seccomp", "udev", "kernel-modules", "filesystem", "landlock")
 
 
 def _holds(when: dict, plug_attrs: dict, slot_attrs: dict, system_kind: str) -> bool:
@@ -321,13 +333,17 @@ def _holds(when: dict, plug_attrs: dict, slot_attrs: dict, system_kind: str) -> 
         return False
     for key, attrs in (("plug-attributes", plug_attrs), ("slot-attributes", slot_attrs)):
         for name, want in when.get(key, {}).items():
+            if want == "$MISSING":  # the attribute is absent
+                if name in attrs:
+                    return False
+                continue
             have = attrs.get(name)
             if type(have) is not type(want) or have != want:
                 return False
     return True
 
 
-PLACEHOLDER = re.compile(r"\{\{(item|plug\.[a-z0-9-]+|slot\.[a-z0-9-]+)(?:\|(basename|hex4))?\}\}")
+PLACEHOLDER = re.compile(r"\{\{(item|plug\.[a-z0-9-]+|slot\.[a-z0-9-]+)(?:\|(basename|hex4|hex2))?\}\}")
 
 
 class _Absent(Exception):
@@ -347,6 +363,8 @@ def _render_value(ref: str, filt: str | None, item: str | None, plug_attrs: dict
         return str(value).rstrip("/").rpartition("/")[2]
     if filt == "hex4":
         return f"{int(value):04x}"
+    if filt == "hex2":
+        return f"{int(value):02x}"
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -371,7 +389,7 @@ def select_snippets(iface: Interface, side: str, plug_attrs: dict, slot_attrs: d
     A block applies when every condition of its `when` holds and every attribute its
     placeholders name is present. A block with `each` is repeated once per item of
     that list attribute ({{item}}); {{plug.NAME}} and {{slot.NAME}} stand for scalar
-    attributes, optionally filtered (|basename, |hex4). Attribute values were
+    attributes, optionally filtered (|basename, |hex4, |hex2). Attribute values were
     validated by the schema before they get here, so substitution needs no escaping.
     """
     out: list[dict] = []

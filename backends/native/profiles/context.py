@@ -6,6 +6,7 @@ catalogue themselves, so each can be tested with a hand-made context.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,39 @@ def security_tags(snap: Snap) -> list[tuple[str, str | None, str | None]]:
     """(tag, app, hook) for every app and hook of a snap."""
     out = [(f"snap.{snap.name}.{a}", a, None) for a in sorted(snap.apps)]
     out += [(f"snap.{snap.name}.hook.{h}", None, h) for h in sorted(snap.hooks)]
+    return out
+
+
+SNAP_VARS = re.compile(r"\$(SNAP_DATA|SNAP_COMMON|SNAP)(?=/|$)")
+
+
+def snap_dirs(snap: Snap) -> dict[str, str]:
+    """What $SNAP, $SNAP_DATA and $SNAP_COMMON stand for in `snap`'s path attributes."""
+    return {"SNAP": snap.path or f"/snap/{snap.name}/{snap.revision}",
+            "SNAP_DATA": f"/var/snap/{snap.name}/{snap.revision}",
+            "SNAP_COMMON": f"/var/snap/{snap.name}/common"}
+
+
+def expand_snap_paths(attrs: dict, schema: dict, snap: Snap | None) -> dict:
+    """`attrs` with $SNAP, $SNAP_DATA and $SNAP_COMMON expanded in path attributes.
+
+    A path attribute names a place in the snap that declares it (a content slot's
+    `read` list names directories of the slot's snap), so the variables are expanded
+    for that snap before a snippet of the other side sees them. $HOME is left for
+    each generator (AppArmor writes @{HOME}, Landlock expands it at launch).
+    """
+    if snap is None or snap.name == SYSTEM_SNAP:
+        return attrs
+    dirs = None
+    out = dict(attrs)
+    for name, value in attrs.items():
+        spec = schema.get(name) or {}
+        is_path = spec.get("type") == "path" or (spec.get("type") == "list" and spec.get("items") == "path")
+        if not is_path:
+            continue
+        dirs = dirs or snap_dirs(snap)
+        expand = lambda v: SNAP_VARS.sub(lambda m: dirs[m.group(1)], v) if isinstance(v, str) else v  # noqa: E731
+        out[name] = [expand(v) for v in value] if isinstance(value, list) else expand(value)
     return out
 
 
@@ -98,25 +132,27 @@ def build_contexts(snap: Snap, snaps: dict[str, Snap], conns: dict[str, dict], c
             if not bound(plug):
                 continue
             iface = catalogue[plug.interface]
-            for body in select_snippets(iface, "permanent-plug", plug.attrs, {}, system_kind):
+            plug_attrs = expand_snap_paths(plug.attrs, iface.plug_attributes, snap)
+            for body in select_snippets(iface, "permanent-plug", plug_attrs, {}, system_kind):
                 grants.append(Grant(iface.name, "permanent-plug", plug.ref, None, (), body))
             for ss, sn, rec in by_plug.get(plug.name, []):
-                slot_attrs = rec.get("slot-static", {})
+                slot_attrs = expand_snap_paths(rec.get("slot-static", {}), iface.slot_attributes, snaps.get(ss))
                 peer = f":{sn}" if ss == SYSTEM_SNAP else f"{ss}:{sn}"
                 tags = _peer_tags(snaps, ss, sn, is_plug=False)
                 controls = controls or iface.controls_device_cgroup
-                for body in select_snippets(iface, "connected-plug", plug.attrs, slot_attrs, system_kind):
+                for body in select_snippets(iface, "connected-plug", plug_attrs, slot_attrs, system_kind):
                     grants.append(Grant(iface.name, "connected-plug", plug.ref, peer, tags, body))
         for slot in sorted(snap.slots.values(), key=lambda s: s.name):
             if not bound(slot):
                 continue
             iface = catalogue[slot.interface]
-            for body in select_snippets(iface, "permanent-slot", {}, slot.attrs, system_kind):
+            slot_attrs = expand_snap_paths(slot.attrs, iface.slot_attributes, snap)
+            for body in select_snippets(iface, "permanent-slot", {}, slot_attrs, system_kind):
                 grants.append(Grant(iface.name, "permanent-slot", slot.ref, None, (), body))
             for ps, pn, rec in by_slot.get(slot.name, []):
-                plug_attrs = rec.get("plug-static", {})
+                plug_attrs = expand_snap_paths(rec.get("plug-static", {}), iface.plug_attributes, snaps.get(ps))
                 tags = _peer_tags(snaps, ps, pn, is_plug=True)
-                for body in select_snippets(iface, "connected-slot", plug_attrs, slot.attrs, system_kind):
+                for body in select_snippets(iface, "connected-slot", plug_attrs, slot_attrs, system_kind):
                     grants.append(Grant(iface.name, "connected-slot", slot.ref, f"{ps}:{pn}", tags, body))
         out.append(TagContext(tag, snap, app, hook, system_kind, tuple(grants), controls, all_tags))
     return out
