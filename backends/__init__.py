@@ -11,8 +11,11 @@ import os
 
 from .errors import (ConfineError, ManifestError, NotFoundError, PrivilegeError, RefusedError, SourceError,
                      StateError, UsageError)
-from .model import Connection, ConnectionRow, InstallResult, Interface, Plug, Slot, Snap
-from .protocol import Backend
+
+# The model (dataclasses) and the protocol load on first use: `confine run` imports
+# backends.* on its fast path and must not pay for them.
+_LAZY = {"Connection": "model", "ConnectionRow": "model", "InstallResult": "model", "Interface": "model",
+         "Plug": "model", "Slot": "model", "Snap": "model", "Backend": "protocol"}
 
 __all__ = [
     "open_backend", "Backend", "ConfineError", "ManifestError", "NotFoundError", "PrivilegeError",
@@ -26,3 +29,14 @@ def open_backend(root: str | os.PathLike | None = None, **options) -> Backend:
     from .native.engine import NativeBackend
 
     return NativeBackend(root, **options)
+
+
+def __getattr__(name):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value

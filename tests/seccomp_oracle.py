@@ -28,7 +28,17 @@ class OracleUnavailable(RuntimeError):
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("CONFINE_TEST_CACHE", "/var/cache/confine-tests")) / "snapd"
+    """$CONFINE_TEST_CACHE/snapd, else /var/cache/confine-tests/snapd, else (when that
+    is neither filled nor writable, e.g. not root) the user's cache directory."""
+    env = os.environ.get("CONFINE_TEST_CACHE")
+    if env:
+        return Path(env) / "snapd"
+    system = Path("/var/cache/confine-tests")
+    if os.access(_binary_in(system / "snapd"), os.X_OK) or os.access(system if system.exists() else system.parent,
+                                                                       os.W_OK):
+        return system / "snapd"
+    user = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return user / "confine-tests" / "snapd"
 
 
 def _binary_in(root: Path) -> Path:

@@ -239,3 +239,37 @@ def test_confine_seccomp_compile_through_the_real_cli(tmp_path: Path):
                           capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 1
     assert f"{src}:2: 0x10: hexadecimal" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_compile_files_writes_nothing_when_one_source_is_bad(tmp_path: Path):
+    jobs = []
+    for i, text in enumerate(["read\n~ioctl - TIOCSTI\n", "write\n", "read\nread AF_NOPE\n", "read 0x1\n"]):
+        (tmp_path / f"{i}.src").write_text(text)
+        (tmp_path / f"{i}.bin").write_bytes(b"old")
+        jobs.append((tmp_path / f"{i}.src", tmp_path / f"{i}.bin"))
+    with pytest.raises(SeccompSyntaxError) as info:
+        compiler.compile_files(jobs, workers=2)
+    assert info.value.file == str(tmp_path / "2.src") and info.value.line == 2
+    assert all((tmp_path / f"{i}.bin").read_bytes() == b"old" for i in range(4))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    with pytest.raises(ConfineError, match="twice"):
+        compiler.compile_files([jobs[0], jobs[0]])
+
+
+def test_compile_files_shares_identical_deny_outputs_and_removes_stale_ones(tmp_path: Path):
+    jobs = []
+    for i in range(4):
+        (tmp_path / f"{i}.src").write_text(template.TEMPLATE + f"setpriority PRIO_PROCESS {i} >=0\n")
+        jobs.append((tmp_path / f"{i}.src", tmp_path / f"{i}.bin"))
+    (tmp_path / "4.src").write_text("read\n")
+    (tmp_path / "4.bin.deny").write_bytes(b"stale")
+    jobs.append((tmp_path / "4.src", tmp_path / "4.bin"))
+    results = compiler.compile_files(jobs, workers=2)
+    denies = [tmp_path / f"{i}.bin.deny" for i in range(4)]
+    assert all(d.read_bytes() == results[0].deny for d in denies)
+    assert not (tmp_path / "4.bin.deny").exists() and results[4].deny is None
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    # replacing one output never changes another that shared its file
+    (tmp_path / "0.src").write_text("read\n~kill - 9\n")
+    compiler.compile_file(tmp_path / "0.src", tmp_path / "0.bin")
+    assert denies[1].read_bytes() == results[1].deny != denies[0].read_bytes()

@@ -85,6 +85,7 @@ def time_reference(snap_seccomp: Path, sources: list[Path], outdir: Path) -> flo
 
 
 def time_ours(listing: Path, tree: bool, workers: int) -> float:
+    """Wall time of one fresh process compiling every job of `listing`."""
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", WORKER, str(listing), "tree" if tree else "linear", str(workers)],
                    check=True, cwd=REPO)
@@ -105,30 +106,45 @@ def main() -> int:
     texts = make_profiles(args.profiles)
     with tempfile.TemporaryDirectory(prefix="bench-seccomp-") as tmp:
         tmp = Path(tmp)
-        for d in ("src", "ref", "out", "refout"):
-            (tmp / d).mkdir()
+        (tmp / "src").mkdir()
+        (tmp / "ref").mkdir()
         ref_sources = []
-        lines = []
         for i, text in enumerate(texts):
             (tmp / "src" / f"{i:03d}.src").write_text(text)
             (tmp / "ref" / f"{i:03d}.src").write_text(without_denials(text))
             ref_sources.append(tmp / "ref" / f"{i:03d}.src")
-            lines.append(f"{tmp / 'src' / f'{i:03d}.src'}\t{tmp / 'out' / f'{i:03d}.bin'}")
-        listing = tmp / "jobs.txt"
-        listing.write_text("\n".join(lines) + "\n")
+        runs = iter(range(10**6))
+
+        def fresh_listing() -> tuple[Path, Path]:
+            """A new, empty output directory per run: every output is a new file, as
+            for the reference (no run can skip writing what an earlier one wrote)."""
+            out = tmp / f"out{next(runs)}"
+            out.mkdir()
+            listing = out / "jobs.txt"
+            listing.write_text("".join(f"{tmp / 'src' / f'{i:03d}.src'}\t{out / f'{i:03d}.bin'}\n"
+                                       for i in range(len(texts))))
+            return listing, out
+
+        def fresh_dir() -> Path:
+            out = tmp / f"refout{next(runs)}"
+            out.mkdir()
+            return out
 
         variants = [("linear, all cores", False, args.workers), ("linear, one thread", False, 1),
                     ("tree, all cores", True, args.workers), ("tree, one thread", True, 1)]
         times: dict[str, list[float]] = {"reference": []}
         for name, _, _ in variants:
             times[name] = []
-        time_ours(listing, False, args.workers)  # warm the page cache
+        time_ours(fresh_listing()[0], False, args.workers)  # warm the page cache
         for _ in range(args.repeat):
-            times["reference"].append(time_reference(snap_seccomp, ref_sources, tmp / "refout"))
+            refout = fresh_dir()
+            times["reference"].append(time_reference(snap_seccomp, ref_sources, refout))
             for name, tree, workers in variants:
+                listing, out = fresh_listing()
                 times[name].append(time_ours(listing, tree, workers))
-        time_ours(listing, False, args.workers)
-        same = all((tmp / "out" / f"{i:03d}.bin").read_bytes() == (tmp / "refout" / f"{i:03d}.bin").read_bytes()
+                if name == "linear, all cores":
+                    ours_out = out
+        same = all((ours_out / f"{i:03d}.bin").read_bytes() == (refout / f"{i:03d}.bin").read_bytes()
                    for i in range(len(texts)))
 
     ref = statistics.median(times["reference"])

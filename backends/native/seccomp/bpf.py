@@ -294,7 +294,8 @@ def disassemble(bpf: bytes | Program) -> str:
         elif cls == LD:
             text = {IMM: f"ld  #{i.k:#x}", MEM: f"ld  M[{i.k}]", LEN: "ld  #len"}.get(i.code & 0xE0, f"ld? {i.code:#x}")
         elif cls == LDX:
-            text = {IMM: f"ldx #{i.k:#x}", MEM: f"ldx M[{i.k}]", LEN: "ldx #len"}.get(i.code & 0xE0, f"ldx? {i.code:#x}")
+            text = {IMM: f"ldx #{i.k:#x}", MEM: f"ldx M[{i.k}]", LEN: "ldx #len"}.get(i.code & 0xE0,
+                                                                                f"ldx? {i.code:#x}")
         elif cls == ST:
             text = f"st  M[{i.k}]"
         elif cls == STX:

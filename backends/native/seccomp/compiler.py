@@ -45,6 +45,7 @@ def act_errno(code: int) -> int:
 
 
 _seccomp = None
+_seccomp_lock = threading.Lock()
 _resolved: dict[str, int] = {}
 
 
@@ -52,7 +53,11 @@ def _lib() -> "pyseccomp":
     """pyseccomp, imported once. Its import looks libraries up with ldconfig (about
     40 ms); the usual sonames are tried first, which is all that lookup would find."""
     global _seccomp
-    if _seccomp is None:
+    if _seccomp is not None:
+        return _seccomp
+    with _seccomp_lock:
+        if _seccomp is not None:
+            return _seccomp
         import ctypes
         import ctypes.util
 
@@ -75,7 +80,7 @@ def _lib() -> "pyseccomp":
         finally:
             ctypes.util.find_library = real
         _seccomp = pyseccomp
-    return _seccomp
+        return _seccomp
 
 
 _COMPAT = {  # native architecture -> the compat one snap-seccomp adds
@@ -177,7 +182,7 @@ def _arg_array(args: tuple) -> tuple[int, object]:
 
 
 def _raw_adders(flt):
-    """libseccomp's two rule calls on `flt`, returning libseccomp's status code.
+    """libseccomp's two rule calls on `flt`, each returning libseccomp's status code.
 
     pyseccomp turns every refusal into an exception, and on a filter with two
     architectures libseccomp refuses every "exact" rule: hundreds of exceptions per
@@ -189,13 +194,8 @@ def _raw_adders(flt):
     ctx = getattr(flt, "_filter", None)
     if raw is not None and ctx is not None and hasattr(lib, "_ArgCmp"):
         exact_fn, add_fn = raw.seccomp_rule_add_exact_array, raw.seccomp_rule_add_array
-
-        def exact(action, nr, n, arr):
-            return exact_fn(ctx, action, nr, n, arr)
-
-        def add(action, nr, n, arr):
-            return add_fn(ctx, action, nr, n, arr)
-        return exact, add
+        return (lambda action, nr, n, arr: exact_fn(ctx, action, nr, n, arr),
+                lambda action, nr, n, arr: add_fn(ctx, action, nr, n, arr))
 
     def via(method):
         def call(action, nr, n, arr):
@@ -209,34 +209,58 @@ def _raw_adders(flt):
     return via(flt.add_rule_exactly), via(flt.add_rule)
 
 
-def _add_rules(flt, action: int, rules: tuple[Rule, ...], file: str, skipped: dict[str, None]) -> None:
-    exact, add = _raw_adders(flt)
+_Step = tuple  # (syscall number, condition count, scmp_arg_cmp array or None, Rule)
+
+
+def _plan(rules: tuple[Rule, ...], skipped: dict[str, None]) -> list[_Step]:
+    """The libseccomp calls for `rules`, prepared in Python (names resolved, argument
+    arrays built), so that building the filter is a tight loop of C calls."""
+    steps = []
     for rule in rules:
         nr = resolve(rule.syscall)
         if nr == -1:
             skipped.setdefault(rule.syscall, None)
             continue
         n, arr = _arg_array(rule.args) if rule.args else (0, None)
-        # Exactly as written first; when libseccomp refuses (a name of the compat
-        # arch only, or several arches in the filter), let it translate the rule.
-        if exact(action, nr, n, arr) == 0:
-            continue
+        steps.append((nr, n, arr, rule))
+    return steps
+
+
+# (architectures, action, syscall, conditions) of rules libseccomp refused to add
+# "exactly": it refuses them for a reason of the rule and the architectures (a name
+# of the compat arch only, a number that differs between the arches), never of the
+# rules already in the filter, so the attempt is not repeated. That halves the
+# calls into libseccomp; the filters are the same bytes (the tests compare them).
+_inexact: set[tuple] = set()
+
+
+def _build(default: int, action: int, steps: list[_Step], tree: bool, file: str):
+    flt = _new_filter(default, tree)
+    exact, add = _raw_adders(flt)
+    arches = _lib().system_arch()
+    for nr, n, arr, rule in steps:
+        key = (arches, action, nr, rule.args)
+        # Exactly as written first; when libseccomp refuses, let it translate the rule.
+        if key not in _inexact:
+            if exact(action, nr, n, arr) == 0:
+                continue
+            _inexact.add(key)
         rc = add(action, nr, n, arr)
         if rc != 0:
-            raise SeccompSyntaxError(file, rule.line, rule.syscall,
-                                     f"libseccomp refused the rule: {os.strerror(-rc)}")
+            raise SeccompSyntaxError(file, rule.line, rule.syscall, f"libseccomp refused the rule: {os.strerror(-rc)}")
+    return flt
+
+
+def _allow_default(policy: Policy) -> int:
+    return ACT_LOG if policy.complain else act_errno(errno.EPERM)
 
 
 def _build_allow(policy: Policy, tree: bool, skipped: dict[str, None]):
-    flt = _new_filter(ACT_LOG if policy.complain else act_errno(errno.EPERM), tree)
-    _add_rules(flt, ACT_ALLOW, policy.rules, policy.file, skipped)
-    return flt
+    return _build(_allow_default(policy), ACT_ALLOW, _plan(policy.rules, skipped), tree, policy.file)
 
 
 def _build_deny(policy: Policy, tree: bool, skipped: dict[str, None]):
-    flt = _new_filter(ACT_ALLOW, tree)
-    _add_rules(flt, act_errno(errno.EACCES), policy.denials, policy.file, skipped)
-    return flt
+    return _build(ACT_ALLOW, act_errno(errno.EACCES), _plan(policy.denials, skipped), tree, policy.file)
 
 
 _deny_cache: dict[tuple, tuple[bytes, tuple[str, ...]]] = {}
@@ -259,37 +283,70 @@ def _deny_bytes(policy: Policy, tree: bool) -> tuple[bytes, tuple[str, ...]]:
     return found
 
 
+_adding = threading.Lock()
+
+
+class _Job:
+    """One policy's compilation, split in a Python part (prepare) and a part that is
+    almost only libseccomp's C code (run), which threads can do side by side."""
+
+    def __init__(self, policy: Policy, tree: bool):
+        self.policy, self.tree = policy, tree
+        self.skipped: dict[str, None] = {}
+        self.steps: list[_Step] = []
+        self.deny: bytes | None = None
+        self.allow: bytes | None = None
+        if policy.unrestricted:
+            return
+        self.steps = _plan(policy.rules, self.skipped)
+        if policy.denials:
+            self.deny, deny_skipped = _deny_bytes(policy, tree)
+            for name in deny_skipped:
+                self.skipped.setdefault(name, None)
+
+    def run(self) -> "_Job":
+        if not self.policy.unrestricted:
+            # Adding rules is hundreds of short calls, each taking Python's lock back
+            # on return: two threads doing it at once mostly wait for each other. One
+            # thread adds rules while the others export (a single long call each).
+            with _adding:
+                flt = _build(_allow_default(self.policy), ACT_ALLOW, self.steps, self.tree, self.policy.file)
+            self.allow = _export(flt, "export_bpf")
+        return self
+
+    def result(self) -> CompileResult:
+        p = self.policy
+        if p.unrestricted:
+            return CompileResult(UNRESTRICTED, None, (), True, p.complain, self.tree)
+        return CompileResult(self.allow, self.deny, tuple(self.skipped), False, p.complain, self.tree)
+
+
 def compile_policy(policy: Policy, *, tree: bool = False) -> CompileResult:
     """Both filters of `policy`. tree=True: libseccomp's binary-tree layout (what the
     launcher loads); tree=False: the linear layout snap-seccomp writes."""
-    if policy.unrestricted:
-        return CompileResult(UNRESTRICTED, None, (), True, policy.complain, tree)
-    skipped: dict[str, None] = {}
-    allow = _export(_build_allow(policy, tree, skipped), "export_bpf")
-    deny = None
-    if policy.denials:
-        deny, deny_skipped = _deny_bytes(policy, tree)
-        for name in deny_skipped:
-            skipped.setdefault(name, None)
-    return CompileResult(allow, deny, tuple(skipped), False, policy.complain, tree)
+    return _Job(policy, tree).run().result()
+
+
+def _workers(count: int, workers: int | None) -> int:
+    return max(1, min(count, workers or os.cpu_count() or 1))
 
 
 def compile_many(policies: list[Policy], *, tree: bool = False, workers: int | None = None) -> list[CompileResult]:
     """Compile a batch of policies, in order, on a few threads of this process.
 
-    libseccomp does its work in C without Python's lock (ctypes releases it), on a
-    filter context of its own per call, so profiles compile side by side on
-    several cores. The results are the same bytes as one by one.
+    The Python part of every job runs first, in this thread; then the filters are
+    built and exported on `workers` threads (default: one per core): libseccomp
+    runs without Python's lock (ctypes releases it around each call), each on a
+    filter of its own, so the cores share the work. Same bytes as one by one.
     """
-    policies = list(policies)
-    workers = workers or min(len(policies), os.cpu_count() or 1)
-    if workers <= 1 or len(policies) <= 1:
-        return [compile_policy(p, tree=tree) for p in policies]
-    _lib()
+    jobs = [_Job(p, tree) for p in policies]
+    n = _workers(len(jobs), workers)
+    if n <= 1:
+        return [job.run().result() for job in jobs]
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seccomp-compile") as pool:
-        return list(pool.map(lambda p: compile_policy(p, tree=tree), policies))
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="seccomp-compile") as pool:
+        return [job.result() for job in pool.map(_Job.run, jobs)]
 
 
 def compile_allow(policy: Policy, *, tree: bool = False) -> bytes | None:
@@ -336,42 +393,203 @@ def _read_source(src: Path) -> str:
         raise SeccompSyntaxError(str(src), None, "", f"cannot read: {exc.strerror or exc}") from None
 
 
-def _write_outputs(result: CompileResult, out: Path) -> None:
-    from ...errors import ConfineError
-    from ..state import atomic_write
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
 
-    deny_path = out.with_name(out.name + ".deny")
+
+def _write_tmp(path: Path, data: bytes, sync: bool) -> Path:
+    tmp = _tmp_name(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        if result.deny is not None:
-            atomic_write(deny_path, result.deny)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if sync:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    return tmp
+
+
+def _syncfs(path: Path) -> bool:
+    """Flush the file system holding `path` (one call for a whole batch of files);
+    False when syncfs(2) is not available."""
+    import ctypes
+
+    try:
+        fn = ctypes.CDLL(None).syncfs
+    except AttributeError:
+        return False
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return fn(fd) == 0
+    finally:
+        os.close(fd)
+
+
+_Staged = list  # [(temporary file or None to remove, final path)], in commit order
+
+
+class _Shared:
+    """Temporary files already written in a batch, by directory and content: an output
+    with the same bytes (the deny filter most profiles share) becomes another link
+    to the same file instead of a new one. Outputs are only ever replaced by rename,
+    never written in place, so sharing the inode is safe."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.files: dict[tuple[Path, bytes], Path] = {}
+
+    def write(self, path: Path, data: bytes, sync: bool) -> Path:
+        key = (path.parent, data)
+        with self.lock:
+            first = self.files.get(key)
+            if first is None:
+                first = self.files[key] = _write_tmp(path, data, sync)
+                return first
+        tmp = _tmp_name(path)
+        try:
+            os.link(first, tmp)
+        except OSError:
+            return _write_tmp(path, data, sync)
+        return tmp
+
+
+def _stage(out: Path, result: CompileResult, sync: bool, shared: _Shared | None = None) -> _Staged:
+    """Write the outputs of one result to temporary files beside OUT (nothing visible yet)."""
+    staged: _Staged = []
+    try:
+        deny_path = out.with_name(out.name + ".deny")
+        if result.deny is None:
+            staged.append((None, deny_path))
+        elif shared is not None:
+            staged.append((shared.write(deny_path, result.deny, sync), deny_path))
         else:
-            deny_path.unlink(missing_ok=True)
-        atomic_write(out, result.allow)
-    except OSError as exc:
-        raise ConfineError(f"cannot write {exc.filename or out}: {exc.strerror or exc}") from None
+            staged.append((_write_tmp(deny_path, result.deny, sync), deny_path))
+        staged.append((_write_tmp(out, result.allow, sync), out))
+    except BaseException:
+        _discard([staged])
+        raise
+    return staged
+
+
+def _discard(stages: list[_Staged]) -> None:
+    for staged in stages:
+        for tmp, _ in staged:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+
+
+def _commit(stages: list[_Staged], synced: bool) -> None:
+    """Make the temporary files durable (unless already fsynced one by one), rename them
+    into place in order (a None removes a stale OUT.deny), fsync each directory once."""
+    from ..state import fsync_dir
+
+    finals = [final for staged in stages for _, final in staged]
+    dirs = list(dict.fromkeys(p.parent for p in finals))
+    if not synced:
+        devices: dict[int, Path] = {}
+        for d in dirs:
+            devices.setdefault(os.stat(d).st_dev, d)
+        if not all(_syncfs(d) for d in devices.values()):
+            for staged in stages:
+                for tmp, _ in staged:
+                    if tmp is not None:
+                        fd = os.open(tmp, os.O_RDONLY | os.O_CLOEXEC)
+                        try:
+                            os.fsync(fd)
+                        finally:
+                            os.close(fd)
+    for staged in stages:
+        for tmp, final in staged:
+            if tmp is None:
+                final.unlink(missing_ok=True)
+            else:
+                os.replace(tmp, final)
+    for d in dirs:
+        fsync_dir(d)
+
+
+def _write_error(exc: OSError, fallback: Path):
+    from ...errors import ConfineError
+
+    return ConfineError(f"cannot write {exc.filename or fallback}: {exc.strerror or exc}")
 
 
 def compile_file(src_path: str | os.PathLike, out_path: str | os.PathLike, *, tree: bool = False) -> CompileResult:
     """Compile the source at SRC into OUT (the allow filter, linear unless tree=True)
     and, when SRC has `~` lines, OUT.deny; a stale OUT.deny is removed otherwise.
 
-    Both files are replaced atomically, the deny filter first. Errors name the line
-    and the token (SeccompSyntaxError); nothing is written then.
+    Both files are replaced atomically (temporary file, fsync, rename, directory
+    fsync), the deny filter first. Errors name the line and the token
+    (SeccompSyntaxError); nothing is written then.
     """
     src, out = Path(src_path), Path(out_path)
     result = compile_policy(parse(_read_source(src), str(src)), tree=tree)
-    _write_outputs(result, out)
+    stages = []
+    try:
+        stages.append(_stage(out, result, sync=True))
+        _commit(stages, synced=True)
+    except OSError as exc:
+        _discard(stages)
+        raise _write_error(exc, out) from None
     return result
 
 
 def compile_files(jobs: list[tuple[str | os.PathLike, str | os.PathLike]], *, tree: bool = False,
                   workers: int | None = None) -> list[CompileResult]:
-    """compile_file for a batch of (SRC, OUT) pairs: every source is parsed first (a bad
-    line anywhere stops the batch before anything is written), then all compile
-    side by side (compile_many) and the outputs are written."""
-    jobs = [(Path(s), Path(o)) for s, o in jobs]
-    policies = [parse(_read_source(src), str(src)) for src, _ in jobs]
-    results = compile_many(policies, tree=tree, workers=workers)
-    for (_, out), result in zip(jobs, results):
-        _write_outputs(result, out)
-    return results
+    """compile_file for a batch of (SRC, OUT) pairs, in one process (see compile_many).
+
+    Every source is parsed first: a bad line anywhere stops the batch before any
+    work (the first bad source in the given order is reported). Each worker thread
+    then compiles a profile and writes its outputs to temporary files; only when
+    every profile compiled are they made durable (one syncfs per file system) and
+    renamed into place, OUT.deny before OUT, so a failure leaves every output as it
+    was.
+    """
+    pairs = [(Path(s), Path(o)) for s, o in jobs]
+    outs = [out for _, out in pairs]
+    if len(set(outs)) != len(outs):
+        from ...errors import UsageError
+
+        raise UsageError("a batch names the same output twice")
+    policies = [parse(_read_source(src), str(src)) for src, _ in pairs]
+    prepared = [(_Job(policy, tree), out) for policy, (_, out) in zip(policies, pairs)]
+
+    shared = _Shared()
+
+    def work(item: tuple[_Job, Path]) -> tuple[CompileResult, _Staged]:
+        job, out = item
+        result = job.run().result()
+        return result, _stage(out, result, sync=False, shared=shared)
+
+    n = _workers(len(prepared), workers)
+    done: list[tuple[CompileResult, _Staged]] = []
+    try:
+        if n <= 1:
+            for item in prepared:
+                done.append(work(item))
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=n, thread_name_prefix="seccomp-compile") as pool:
+                futures = [pool.submit(work, item) for item in prepared]
+                errors = []
+                for f in futures:
+                    try:
+                        done.append(f.result())
+                    except BaseException as exc:  # keep collecting: every temporary file must go
+                        errors.append(exc)
+                if errors:
+                    raise errors[0]
+        _commit([staged for _, staged in done], synced=False)
+    except OSError as exc:
+        _discard([staged for _, staged in done])
+        raise _write_error(exc, outs[0] if outs else Path(".")) from None
+    except BaseException:
+        _discard([staged for _, staged in done])
+        raise
+    return [result for result, _ in done]

@@ -52,7 +52,6 @@ compile, but not through that snap-seccomp.
 """
 from __future__ import annotations
 
-import difflib
 import grp
 import pwd
 import re
@@ -239,6 +238,13 @@ def _err(file: str, line: int, token: str, reason: str) -> SeccompSyntaxError:
     return SeccompSyntaxError(file, line, token, reason)
 
 
+def _close_match(word: str, choices) -> str:
+    import difflib  # only on the error path: it is slow to import
+
+    hint = difflib.get_close_matches(word, choices, n=1, cutoff=0.75 if len(choices) > 2 else 0.6)
+    return f" (did you mean {hint[0]}?)" if hint else ""
+
+
 def _shown(token: str) -> str:
     """A token as an error message shows it: printable, bounded."""
     shown = token if token.isprintable() else repr(token)
@@ -268,11 +274,10 @@ def _number(text: str, token: str, syscall: str, file: str, line: int) -> int:
                        "a signed number must fit in 32 bits (-2147483648 to 2147483647)")
         return value & U32_MAX
     if text[:2].lower() == "0x" or text[:1] == "0" and len(text) > 1 and text[1:2].isalpha():
-        raise _err(file, line, _shown(token), "hexadecimal and other bases are not accepted: write the number in decimal")
+        raise _err(file, line, _shown(token),
+                   "hexadecimal and other bases are not accepted: write the number in decimal")
     if _IDENT.fullmatch(text):
-        hint = difflib.get_close_matches(text.upper(), CONSTANTS, n=1, cutoff=0.75)
-        more = f" (did you mean {hint[0]}?)" if hint else ""
-        raise _err(file, line, _shown(token), f"unknown constant {text}{more}")
+        raise _err(file, line, _shown(token), f"unknown constant {text}{_close_match(text.upper(), CONSTANTS)}")
     raise _err(file, line, _shown(token), "not a decimal number or a known constant")
 
 
@@ -326,8 +331,7 @@ def parse_line(raw: str, lineno: int, file: str = "<seccomp>") -> Rule | str | N
     head = tokens[0]
     if head.startswith("@"):
         if head not in DIRECTIVES:
-            hint = difflib.get_close_matches(head, DIRECTIVES, n=1, cutoff=0.6)
-            more = f" (did you mean {hint[0]}?)" if hint else ""
+            more = _close_match(head, DIRECTIVES)
             raise _err(file, lineno, _shown(head), f"unknown directive{more}: only @unrestricted and @complain exist")
         if len(tokens) > 1:
             raise _err(file, lineno, _shown(tokens[1]), f"{head} stands alone on its line")
@@ -353,6 +357,25 @@ def parse_line(raw: str, lineno: int, file: str = "<seccomp>") -> Rule | str | N
     return Rule(name, tuple(conds), lineno, deny, stripped)
 
 
+_MISSING = object()
+_line_cache: dict[tuple[str, int], "Rule | str | None"] = {}
+_LINE_CACHE_MAX = 50_000
+
+
+def _parse_cached(raw: str, lineno: int, file: str) -> "Rule | str | None":
+    """parse_line, remembered: generated profiles repeat the template line for line.
+    Lines naming users or groups are always read afresh (the databases may change)."""
+    key = (raw, lineno)
+    item = _line_cache.get(key, _MISSING)
+    if item is _MISSING:
+        item = parse_line(raw, lineno, file)
+        if "u:" not in raw and "g:" not in raw:
+            if len(_line_cache) >= _LINE_CACHE_MAX:
+                _line_cache.clear()
+            _line_cache[key] = item
+    return item
+
+
 def parse(text: str, file: str = "<seccomp>") -> Policy:
     """Parse a whole seccomp source; raises SeccompSyntaxError at the first bad line."""
     if not isinstance(text, str):
@@ -361,7 +384,7 @@ def parse(text: str, file: str = "<seccomp>") -> Policy:
     denials: list[Rule] = []
     unrestricted = complain = False
     for lineno, raw in enumerate(text.split("\n"), start=1):
-        item = parse_line(raw, lineno, file)
+        item = _parse_cached(raw, lineno, file)
         if item is None:
             continue
         if isinstance(item, str):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 
 PR_SET_NO_NEW_PRIVS = 38
 SECCOMP_SET_MODE_FILTER = 1
@@ -73,9 +72,10 @@ def load_filter(bpf: bytes, log: bool = True) -> None:
     if rest or not 0 < count <= BPF_MAXINSNS:
         raise OSError(errno.EINVAL, f"not a seccomp filter: {len(bpf)} bytes "
                                     f"(whole 8-byte instructions, 1 to {BPF_MAXINSNS})")
-    nr = _SYS_SECCOMP.get(platform.machine())
+    machine = os.uname().machine
+    nr = _SYS_SECCOMP.get(machine)
     if nr is None:
-        raise OSError(errno.ENOSYS, f"no seccomp syscall number known for {platform.machine()}")
+        raise OSError(errno.ENOSYS, f"no seccomp syscall number known for {machine}")
     libc = _c()
     insns = (_SockFilter * count).from_buffer_copy(bpf)
     prog = _SockFprog(count, insns)
