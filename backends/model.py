@@ -12,7 +12,9 @@ SYSTEM_SNAP = "system"
 
 
 @dataclass(frozen=True)
-class Plug:
+class Endpoint:
+    """What plugs and slots share: `apps` and `hooks` are those the end is bound to."""
+
     snap: str
     name: str
     interface: str
@@ -26,13 +28,13 @@ class Plug:
 
 
 @dataclass(frozen=True)
-class Slot:
-    snap: str
-    name: str
-    interface: str
-    attrs: dict[str, Any] = field(default_factory=dict)
-    apps: tuple[str, ...] = ()
-    hooks: tuple[str, ...] = ()
+class Plug(Endpoint):
+    """The consuming end of an interface."""
+
+
+@dataclass(frozen=True)
+class Slot(Endpoint):
+    """The providing end of an interface."""
 
     @property
     def ref(self) -> str:

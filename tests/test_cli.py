@@ -7,14 +7,8 @@ import sys
 
 import pytest
 
-CAM = """
-name: cam
-version: '1'
-apps:
-  cam:
-    command: bin/run
-    plugs: [camera, network]
-"""
+from sample_snaps import CAM
+
 
 
 def confine(root, *args, check=None):

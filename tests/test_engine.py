@@ -9,6 +9,8 @@ from backends.errors import NotFoundError, PrivilegeError, RefusedError, UsageEr
 from backends.native.engine import NativeBackend
 from backends.native.state import StateStore
 
+from sample_snaps import CAM
+
 HELLO = """
 name: hello-test
 version: '1'
@@ -17,14 +19,6 @@ apps:
     command: bin/run
 """
 
-CAM = """
-name: cam
-version: '1'
-apps:
-  cam:
-    command: bin/run
-    plugs: [camera, network]
-"""
 
 DOCKERD = """
 name: dockerd

@@ -16,14 +16,6 @@ from backends.native.engine import NativeBackend
 from backends.native.profiles.paths import artifact_paths
 from backends.native.state import StateStore
 
-CAM = """
-name: cam
-version: '1'
-apps:
-  cam:
-    command: bin/run
-    plugs: [camera, network]
-"""
 
 OTHER = """
 name: other
@@ -170,6 +162,8 @@ def test_cli_profile_and_dry_run(root, make_snap):
 HELPER = r"""
 import sys, os
 from backends.native.engine import NativeBackend
+
+from sample_snaps import CAM
 e = NativeBackend(sys.argv[1], system_kind="classic")
 os.write(1, b"ready\n")
 while True:
