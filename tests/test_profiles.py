@@ -15,6 +15,7 @@ import pytest
 from backends.native.engine import NativeBackend
 from backends.native.profiles.paths import artifact_paths
 from backends.native.state import StateStore
+from sample_snaps import CAM
 
 
 OTHER = """
@@ -162,8 +163,6 @@ def test_cli_profile_and_dry_run(root, make_snap):
 HELPER = r"""
 import sys, os
 from backends.native.engine import NativeBackend
-
-from sample_snaps import CAM
 e = NativeBackend(sys.argv[1], system_kind="classic")
 os.write(1, b"ready\n")
 while True:
