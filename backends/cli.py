@@ -5,8 +5,6 @@ only by the commands that need them, so that a quick command starts quickly.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from typing import Any, Sequence
@@ -26,6 +24,8 @@ def _table(headers: Sequence[str], rows: list[Sequence[str]]) -> str:
 
 
 def _out(args, data: Any, text: str) -> None:
+    import json
+
     if getattr(args, "json", False):
         json.dump(data, sys.stdout, indent=2, sort_keys=False)
         sys.stdout.write("\n")
@@ -74,6 +74,8 @@ def cmd_connections(args) -> int:
 
 
 def cmd_interface(args) -> int:
+    import json
+
     engine = _engine(args)
     if args.name is None:
         ifaces = engine.interfaces()
@@ -207,7 +209,9 @@ def cmd_profile(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser():
+    import argparse
+
     p = argparse.ArgumentParser(prog="confine", description="Confinement manager for Linux apps, in the style of snapd.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--root", metavar="DIR", default=None, help="state directory (default: see below)")
@@ -254,10 +258,18 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_seccomp import add_commands as add_seccomp_commands
 
     add_seccomp_commands(sub)
+    from .cli_run import add_commands as add_run_commands
+
+    add_run_commands(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    from .cli_run import is_run, main_exit
+
+    if is_run(argv):  # the launcher's fast path: no argparse, no engine
+        main_exit(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

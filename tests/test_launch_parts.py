@@ -1,0 +1,127 @@
+"""Parts of the launcher without a launch: profile checks, safe directory creation
+in a shared /tmp, the JSON reader, users and the environment."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from backends.native.launch import env, mounts, runner, users, verify
+
+ROOT = os.geteuid() == 0
+
+
+def test_read_trusted_checks_owner_mode_and_parents(tmp_path):
+    f = tmp_path / "p.json"
+    f.write_text("{}")
+    f.chmod(0o644)
+    assert verify.read_trusted(str(f), "test", (os.geteuid(),), set()) == b"{}"
+    f.chmod(0o646)
+    with pytest.raises(verify.ProfileError, match="writable by others"):
+        verify.read_trusted(str(f), "test", (os.geteuid(),), set())
+    f.chmod(0o644)
+    tmp_path.chmod(0o775)
+    with pytest.raises(verify.ProfileError, match="directory above the profiles is writable by group"):
+        verify.read_trusted(str(f), "test", (os.geteuid(),), set())
+    tmp_path.chmod(0o1777)                       # sticky, as /tmp: accepted
+    assert verify.read_trusted(str(f), "test", (os.geteuid(),), set()) == b"{}"
+    tmp_path.chmod(0o755)
+    (tmp_path / "d").mkdir()
+    with pytest.raises(verify.ProfileError, match="not a regular file"):
+        verify.read_trusted(str(tmp_path / "d"), "test", (os.geteuid(),), set())
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root to chown")
+def test_read_trusted_refuses_a_foreign_owner(tmp_path):
+    f = tmp_path / "p"
+    f.write_text("x")
+    os.chown(f, 65534, 65534)
+    with pytest.raises(verify.ProfileError, match=r"owned by nobody \(uid 65534\), not root"):
+        verify.read_trusted(str(f), "test", (0,), set())
+
+
+def test_check_fresh(tmp_path):
+    src, out = tmp_path / "a.src", tmp_path / "a.bin"
+    src.write_text("policy\n")
+    out.write_bytes(b"x" * 8)
+    stamp = tmp_path / "a.bin.sha256"
+    with pytest.raises(verify.ProfileError, match="has no stamp"):
+        verify.check_fresh(str(out), b"", str(src), str(stamp), "seccomp")
+    import hashlib
+    stamp.write_text(hashlib.sha256(b"policy\n").hexdigest())
+    verify.check_fresh(str(out), b"", str(src), str(stamp), "seccomp")
+    src.write_text("policy 2\n")
+    with pytest.raises(verify.ProfileError, match="stale"):
+        verify.check_fresh(str(out), b"", str(src), str(stamp), "seccomp")
+
+
+def test_source_has_denials(tmp_path):
+    s = tmp_path / "s"
+    s.write_text("# ~comment\nread\n")
+    assert not verify.source_has_denials(str(s))
+    s.write_text("read\n  ~ptrace\n")
+    assert verify.source_has_denials(str(s))
+
+
+def test_secure_mkdirs(tmp_path):
+    fd = mounts.secure_mkdirs(str(tmp_path), "a/b/c", 0o750)
+    try:
+        assert os.path.samestat(os.fstat(fd), os.stat(tmp_path / "a" / "b" / "c"))
+    finally:
+        os.close(fd)
+    assert oct(os.stat(tmp_path / "a" / "b").st_mode & 0o777) == oct(0o750)
+    (tmp_path / "x").mkdir()
+    os.symlink(tmp_path / "x", tmp_path / "link")
+    with pytest.raises(OSError):
+        mounts.secure_mkdirs(str(tmp_path), "link/y")
+    assert not (tmp_path / "x" / "y").exists()
+    with pytest.raises(OSError):
+        mounts.secure_mkdirs(str(tmp_path), "a/../b")
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root to chown")
+def test_secure_mkdirs_refuses_a_directory_of_another_user(tmp_path):
+    (tmp_path / "planted").mkdir()
+    os.chown(tmp_path / "planted", 65534, 65534)
+    with pytest.raises(OSError, match="owned by uid 65534"):
+        mounts.secure_mkdirs(str(tmp_path), "planted/x")
+    assert not (tmp_path / "planted" / "x").exists()
+
+
+def test_loads():
+    assert runner.loads(b' {"a": [1, 2.5, null, true], "b": "\\u00e9"}\n') == {"a": [1, 2.5, None, True], "b": "é"}
+    for bad in (b"{", b"{} x", b"[NaN]", b""):
+        with pytest.raises(ValueError):
+            runner.loads(bad, "f.json")
+
+
+def test_environment_keeps_only_session_variables():
+    step = {"set": [["A", "1"], ["B", "$A-$USER"], ["HOME", "$REAL_HOME/snap"]], "keep": ["TERM", "LC_*"]}
+    values = env.variables({"USER": "u", "REAL_HOME": "/home/u"}, step)
+    assert values["B"] == "1-u" and values["HOME"] == "/home/u/snap"
+    got = env.environment(step, values, {"TERM": "t", "LC_ALL": "C", "LD_PRELOAD": "x", "LCX": "no", "A": "caller"})
+    assert got == {"TERM": "t", "LC_ALL": "C", "A": "1", "B": "1-u", "HOME": "/home/u/snap"}
+    with pytest.raises(ValueError, match="unknown variable"):
+        env.variables({}, {"set": [["X", "$NOPE"]]})
+
+
+def test_users():
+    me = users.resolve(None)
+    assert me.uid == os.getuid()
+    nobody = users.resolve("nobody")
+    assert (nobody.uid, nobody.name) == (65534, "nobody")
+    assert users.resolve("65534").name == "nobody"
+    with pytest.raises(users.UserError):
+        users.resolve("no-such-user-here")
+
+
+@pytest.mark.parametrize("target,want", [("hello.hello", ("hello", "hello")), ("hello", ("hello", "hello")),
+                                         ("a.b", ("a", "b"))])
+def test_split_target(target, want):
+    assert runner._split_target(target) == want
+
+
+@pytest.mark.parametrize("target", ["", ".x", "a/b.c", "a.", "a.-x", "../x"])
+def test_split_target_refuses(target):
+    with pytest.raises(runner.LaunchError):
+        runner._split_target(target)
