@@ -186,6 +186,36 @@ def cmd_disconnect(args) -> int:
     return 0
 
 
+def cmd_reset(args) -> int:
+    if args.dry_run:
+        return _print_preview(args, _engine(args).preview_reset(args.snap))
+    dropped, restored = _engine(args).reset(args.snap)
+    lines = [f"disconnected {c.plug.ref} from {c.slot.ref}" for c in dropped]
+    lines += [f"connected {c.plug.ref} to {c.slot.ref}" for c in restored]
+    _out(args, {"disconnected": [_conn_json(c) for c in dropped], "connected": [_conn_json(c) for c in restored]},
+         "\n".join(lines) or f"{args.snap}: already as its declaration has it")
+    return 0
+
+
+def cmd_silence(args) -> int:
+    engine = _engine(args)
+    if args.list or args.snap is None:
+        silenced = engine.denial_silences()
+        rows = [(snap, key) for snap in sorted(silenced) for key in silenced[snap]]
+        _out(args, silenced, _table(("Snap", "Silenced denial"), rows) if rows else "No denial is silenced.")
+        return 0
+    if args.remove:
+        n = engine.unsilence_denial(args.snap, args.key)
+        _out(args, {"removed": n}, f"{args.snap}: {n} silence(s) removed")
+        return 0
+    if args.key is None:
+        raise ConfineError("name the denial to silence: KIND:OPERATION:TARGET (the console shows it)")
+    added = engine.silence_denial(args.snap, args.key)
+    _out(args, {"snap": args.snap, "key": args.key, "added": added},
+         f"{args.snap}: {'silenced' if added else 'already silenced'} {args.key}")
+    return 0
+
+
 def cmd_doctor(args) -> int:
     from .native import doctor
 
@@ -249,6 +279,15 @@ def build_parser():
     sp.add_argument("other", nargs="?", metavar="SNAP:SLOT")
     sp.add_argument("--forget", action="store_true", help="drop an auto-connection instead of marking it undesired")
     sp.add_argument("--dry-run", action="store_true", help="print the profile diff it would make; change nothing")
+    sp = command("reset", cmd_reset, "put a snap's plugs back as its declaration has them (drop manual "
+                 "connections, make undesired auto-connections again)")
+    sp.add_argument("snap")
+    sp.add_argument("--dry-run", action="store_true", help="print the profile diff it would make; change nothing")
+    sp = command("silence", cmd_silence, "hide a noisy denial of a snap from the console (or list or remove silences)")
+    sp.add_argument("snap", nargs="?")
+    sp.add_argument("key", nargs="?", metavar="KIND:OPERATION:TARGET")
+    sp.add_argument("--remove", action="store_true", help="remove the silence (every one of SNAP without KEY)")
+    sp.add_argument("--list", action="store_true", help="list the silences")
     sp = command("doctor", cmd_doctor, "show which enforcement layers this kernel offers")
     sp.add_argument("--repair", action="store_true", help="regenerate every profile from the state")
     sp = command("profile", cmd_profile, "print a generated profile of an app")
@@ -261,6 +300,9 @@ def build_parser():
     from .cli_run import add_commands as add_run_commands
 
     add_run_commands(sub)
+    from .cli_ps import add_commands as add_ps_commands
+
+    add_ps_commands(sub)
     return p
 
 

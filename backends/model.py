@@ -177,3 +177,138 @@ class InstallResult:
     connected: tuple[Connection, ...] = ()
     not_connected: tuple[Refusal, ...] = ()
     granted: tuple[str, ...] = ()
+
+
+# The keys of a denial as `confine denials --json` prints them (issue 5), in order.
+DENIAL_KEYS = ("kind", "mode", "operation", "profile", "snap", "app", "name", "requested", "denied",
+               "capability", "family", "syscall", "syscall_nr", "arch", "action", "pid", "comm", "exe",
+               "epoch", "serial", "explanation", "suggestions")
+
+
+@dataclass(frozen=True)
+class Denial:
+    """One kernel (or dbus-daemon) audit record about confinement, decoded.
+
+    kind: apparmor, seccomp, landlock, dbus or unparsed. mode: DENIED, ALLOWED,
+    AUDIT, STATUS (AppArmor's word; a seccomp `log` or `allow` action is ALLOWED,
+    any other action DENIED; a Landlock access record is DENIED and a Landlock
+    domain record STATUS); `is_denial` says whether it refused something.
+    app is the app name or "hook.NAME" for a hook. epoch and serial come from
+    the record's `audit(epoch:serial)` stamp. line is the 1-based input line
+    where the record starts and raw its text (several lines joined with "\\n"
+    for a record that spans lines). reason says why a record is kind unparsed.
+    fields holds every decoded key=value of the record (records merged into it,
+    such as the SYSCALL record of a Landlock event, under "<type>.<key>").
+    cls is the rule class: file, capability, network, unix, signal, ptrace,
+    mount, dbus, userns, ... for AppArmor; syscall for seccomp; fs, net, scope
+    or ptrace for Landlock.
+    """
+
+    kind: str
+    mode: str | None = None
+    operation: str | None = None
+    profile: str | None = None
+    snap: str | None = None
+    app: str | None = None
+    name: str | None = None
+    requested: str | None = None
+    denied: str | None = None
+    capability: str | None = None
+    family: str | None = None
+    syscall: str | None = None
+    syscall_nr: int | None = None
+    arch: str | None = None
+    action: str | None = None
+    pid: int | None = None
+    comm: str | None = None
+    exe: str | None = None
+    epoch: float | None = None
+    serial: int | None = None
+    explanation: str | None = None
+    suggestions: tuple = field(default=(), hash=False)
+    line: int = 0
+    raw: str = ""
+    reason: str | None = None
+    cls: str | None = None
+    fields: dict[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def is_denial(self) -> bool:
+        return self.mode == "DENIED"
+
+    def to_json(self) -> dict:
+        out: dict[str, Any] = {k: getattr(self, k) for k in DENIAL_KEYS}
+        out["suggestions"] = [s.to_json() if hasattr(s, "to_json") else s for s in self.suggestions]
+        out["line"] = self.line
+        out["raw"] = self.raw
+        if self.kind == "unparsed":
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A connection a plug and a slot could have, and what the base declaration says of it.
+
+    allowed: the admin may connect them (by the declaration, or by a grant: granted).
+    auto: the declaration would connect them by itself. rule and reason: the rule that
+    refuses the connection (allowed False) or else the auto-connection (auto False).
+    connection: their connection in the state (also an undesired one), if any.
+    """
+
+    plug: Plug
+    slot: Slot
+    allowed: bool
+    auto: bool = False
+    granted: bool = False
+    rule: str = ""
+    reason: str = ""
+    connection: Connection | None = None
+
+
+# The keys of a process as `confine ps --json` prints them (issue 4), in order.
+PROCESS_KEYS = ("pid", "ppid", "target", "snap", "app", "tag", "run", "found_by", "command", "user", "uid",
+                "seccomp", "seccomp_filters", "no_new_privs", "label", "cgroup", "cpu_seconds", "cpu_percent",
+                "memory_rss", "started")
+
+
+@dataclass(frozen=True)
+class Process:
+    """A running process of a confined app, as /proc and psutil show it.
+
+    target is `snap.app` (tag `snap.<snap>.<app>`; app is "hook.NAME" for a hook).
+    run is the pid of the `confine run` that started it, when its device cgroup
+    names it. found_by says how it was recognised: "cgroup" (the device cgroup of
+    its run) or "environment" (the launcher's SNAP_SECURITY_TAG mark, for runs
+    without a device cgroup). seccomp is the kernel's mode (disabled, strict,
+    filter) and seccomp_filters the number of filters stacked on it. label is the
+    AppArmor label where AppArmor confines it, else "landlock" when its launch
+    plan applied Landlock, else "unconfined". cgroup is its device cgroup (v1
+    devices or v2 path), if any. cpu_seconds is user+system time, cpu_percent
+    that time over its lifetime (as ps(1) computes %CPU), memory_rss bytes,
+    started the Unix time it started.
+    """
+
+    pid: int
+    target: str
+    snap: str
+    app: str
+    tag: str
+    ppid: int | None = None
+    run: int | None = None
+    found_by: str = "cgroup"
+    command: str = ""
+    user: str = ""
+    uid: int | None = None
+    seccomp: str = ""
+    seccomp_filters: int | None = None
+    no_new_privs: bool | None = None
+    label: str = ""
+    cgroup: str | None = None
+    cpu_seconds: float = 0.0
+    cpu_percent: float = 0.0
+    memory_rss: int = 0
+    started: float = 0.0
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in PROCESS_KEYS}

@@ -61,6 +61,8 @@ def test_source_has_denials(tmp_path):
     assert not verify.source_has_denials(str(s))
     s.write_text("read\n  ~ptrace\n")
     assert verify.source_has_denials(str(s))
+    s.write_text("~ioctl - TIOCSTI\n@unrestricted\n")       # no filter at all: no deny filter either
+    assert not verify.source_has_denials(str(s))
 
 
 def test_secure_mkdirs(tmp_path):

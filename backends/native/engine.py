@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from ..errors import ConfineError, NotFoundError, PrivilegeError, RefusedError, UsageError
-from ..model import (SYSTEM_SNAP, Connection, ConnectionRow, InstallResult, Interface, Plug, Refusal,
-                     Slot, Snap)
+from ..model import (SYSTEM_SNAP, Candidate, Connection, ConnectionRow, InstallResult, Interface, Plug,
+                     Refusal, Slot, Snap)
 from . import names, policy
 from .interfaces.catalogue import Catalogue, load_catalogue
 from .manifest import read_manifest, snap_from_record
@@ -602,3 +602,95 @@ class NativeBackend:
                 raise NotFoundError(f"{what}: not connected")
             change.affected |= {c.plug.snap for c in gone} | {c.slot.snap for c in gone}
         return gone
+
+    # ---- what a console shows of one snap, and its reset -------------------------
+
+    def candidates(self, snap: str) -> list[Candidate]:
+        """Every connection the plugs and slots of `snap` could have, with the declaration's word.
+
+        Each plug of the snap with every slot of its interface (the system's included),
+        then each slot of the snap with every plug of other snaps.
+        """
+        view = self._view()
+        owner = view.snap(snap)
+
+        def judge(plug: Plug, slot: Slot) -> Candidate:
+            manual = self._decide_connection(view, plug, slot, auto=False)
+            auto = self._decide_connection(view, plug, slot, auto=True)
+            granted = not manual.allowed and plug.interface in (
+                self._grants_for(view, plug.snap) | self._grants_for(view, slot.snap))
+            refusal = auto if manual.allowed else manual
+            key = conn_key(plug.snap, plug.name, slot.snap, slot.name)
+            rec = view.state["conns"].get(key)
+            return Candidate(plug, slot, allowed=manual.allowed or granted, auto=auto.allowed, granted=granted,
+                             rule=refusal.rule, reason=refusal.reason,
+                             connection=view.connection(key, rec) if rec else None)
+
+        out = [judge(plug, slot) for plug in owner.plugs.values() for slot in view.slots_of(plug.interface)]
+        for slot in owner.slots.values():
+            out += [judge(plug, slot) for other in view.snaps.values() if other.name != snap
+                    for plug in other.plugs.values() if plug.interface == slot.interface]
+        return out
+
+    def profile(self, target: str, kind: str) -> str:
+        """The generated text of one kind for SNAP.APP (see ProfileManager.show)."""
+        return self.profiles.show(target, kind)
+
+    def reset(self, name: str) -> tuple[list[Connection], list[Connection]]:
+        """Put the plugs of `name` back as its declaration has them: manual connections
+        are dropped, undesired auto-connections made again, and what policy connects by
+        itself is connected. Returns (disconnected, connected)."""
+        self._check_root()
+        return self._reset(name, dry_run=False)
+
+    def preview_reset(self, name: str):
+        """The profile changes a reset would make, changing nothing."""
+        try:
+            self._reset(name, dry_run=True)
+        except _DryRun as dry:
+            return dry.preview
+        raise AssertionError("a dry run always ends in _DryRun")  # pragma: no cover
+
+    def _reset(self, name: str, dry_run: bool) -> tuple[list[Connection], list[Connection]]:
+        if name == SYSTEM_SNAP:
+            raise RefusedError("the system snap has no plugs to reset", "system-snap")
+        with self._transaction("reset", dry_run=dry_run) as change:
+            state = change.state
+            view = self._view(state)
+            snap = view.snap(name)
+            dropped: list[Connection] = []
+            restored: list[Connection] = []
+            for key, rec in list(state["conns"].items()):
+                if split_key(key)[0] != name:
+                    continue
+                conn = view.connection(key, rec)
+                if not rec.get("auto"):
+                    del state["conns"][key]
+                    if conn is not None:
+                        dropped.append(conn)
+                elif rec.get("undesired"):
+                    rec["undesired"] = False
+                    if conn is not None:
+                        restored.append(Connection(conn.interface, conn.plug, conn.slot, auto=True))
+            made, _ = self._auto_connect(view, snap)
+            restored += made
+            change.affected |= {name} | {c.plug.snap for c in dropped + restored} | {c.slot.snap for c in dropped + restored}
+        return dropped, restored
+
+    # ---- silenced denials (the console's "silence" key; see silences.py) -----------
+
+    def denial_silences(self) -> dict[str, list[str]]:
+        from .silences import Silences
+        return Silences(self.root).read()
+
+    def silence_denial(self, snap: str, key: str) -> bool:
+        """Hide denials of `key` (silences.denial_key) for `snap`; False if already hidden."""
+        from .silences import Silences
+        self._check_root()
+        self._view().snap(snap)
+        return Silences(self.root).add(snap, key)
+
+    def unsilence_denial(self, snap: str, key: str | None = None) -> int:
+        from .silences import Silences
+        self._check_root()
+        return Silences(self.root).remove(snap, key)

@@ -28,6 +28,7 @@ from ..landlock import apply as landlock
 from ..seccomp import load as seccomp_load
 
 APPLIES, SKIPPED, ERROR = "applies", "skipped", "error"
+TAG_VARIABLE = "SNAP_SECURITY_TAG"      # set in the app's environment to its security tag
 
 
 class StepError(Exception):
@@ -376,6 +377,10 @@ class Environment(Unit):
                        + (f" ({', '.join(kept)})" if kept else "") + ", the rest dropped")
         for n in own:
             self.details.append(f"{n}={la.env[n]}")
+        # the launcher's mark on the app's processes (inherited by its children):
+        # how `confine ps` finds an app that has no device cgroup of its own
+        la.env[TAG_VARIABLE] = la.tag
+        self.details.append(f"{TAG_VARIABLE}={la.tag} (the launcher's mark, for `confine ps`)")
 
 
 # ---- device cgroup and hotplug (the supervisor's) -----------------------------------------

@@ -116,9 +116,14 @@ def check_fresh(path: str, data: bytes, source: str, stamp: str, what: str) -> N
 
 
 def source_has_denials(source: str) -> bool:
-    """Whether a seccomp source has explicit denials (`~` lines), so a deny filter must exist."""
+    """Whether a seccomp source has explicit denials (`~` lines), so a deny filter must exist.
+    An `@unrestricted` source (classic, or an interface such as docker-support with
+    privileged containers) loads no filter at all, so it has no deny filter either."""
     try:
         with open(source, "rb") as f:
-            return any(line.lstrip().startswith(b"~") for line in f)
+            lines = [line.strip() for line in f]
     except OSError:
         return True
+    if b"@unrestricted" in lines:
+        return False
+    return any(line.startswith(b"~") for line in lines)

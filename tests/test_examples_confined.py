@@ -1,0 +1,410 @@
+"""The example apps, confined: each does its job with its interfaces connected,
+and is refused when they are disconnected, with the refusal seen where the layer
+that decides it reports it (an audit record on the audit netlink socket for
+seccomp, EACCES for Landlock, EPERM for the device cgroup).
+
+The examples are installed once into a scratch root; a test that connects or
+disconnects a plug puts the connection back as it found it. Every run is a
+`confine run` in a session of its own, killed by group id if a test fails;
+device cgroups, device nodes, listeners, files in the real home and the data
+directories the runs create on the host are removed afterwards.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from audit_support import AuditSocket
+from launch_support import (CGROUP_PARENTS, REPO, ROOT_USER, STARTED, HostDirs, confine_run, install_examples,
+                            kill_group, remove_cgroups)
+
+pytestmark = pytest.mark.skipif(not ROOT_USER, reason="confined runs with a device cgroup need root")
+
+SNAPS = ["hello", "nettool", "notes", "snapshot-camera", "sysmon", "webbrowser", "vm-manager", "containerd-lite",
+         "container-client"]
+CHECK = re.compile(r"^(ok|denied|absent|error) ")
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    r = tmp_path_factory.mktemp("examples") / "root"
+    install_examples(r)
+    return r
+
+
+@pytest.fixture(scope="module", autouse=True)
+def host_dirs():
+    dirs = HostDirs(SNAPS)
+    yield dirs
+    dirs.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def no_cgroup_left():
+    """No run of a test leaves a device cgroup behind (runs named by their supervisor's pid)."""
+    first = len(STARTED)
+    yield
+    mine = set(STARTED[first:])
+    left = set()
+    for parent in CGROUP_PARENTS:
+        try:
+            names = os.listdir(parent)
+        except OSError:
+            continue
+        for n in names:
+            run = n.rpartition(".")[2].split("-")[0]
+            if n.startswith("snap.") and run.isdigit() and int(run) in mine:
+                left.add(os.path.join(parent, n))
+    remove_cgroups(left)
+    assert not left, f"device cgroups left behind: {sorted(left)}"
+
+
+@pytest.fixture
+def audit():
+    try:
+        sock = AuditSocket()
+    except OSError as exc:
+        pytest.fail(f"cannot read the kernel's audit records (NETLINK_AUDIT, group 1): {exc}", pytrace=False)
+    yield sock
+    sock.close()
+
+
+def cli(root: Path, *args: str) -> str:
+    p = subprocess.run([sys.executable, "-m", "backends.cli", "--root", str(root), *args], capture_output=True,
+                       text=True, cwd=REPO, timeout=120)
+    assert p.returncode == 0, f"confine {' '.join(args)}: {p.stderr}"
+    return p.stdout
+
+
+@contextlib.contextmanager
+def disconnected(root: Path, *plugs: str):
+    """Disconnect `plugs` for the block; connect them again afterwards."""
+    done = []
+    try:
+        for plug in plugs:
+            cli(root, "disconnect", plug)
+            done.append(plug)
+        yield
+    finally:
+        for plug in done:
+            cli(root, "connect", plug)
+
+
+@contextlib.contextmanager
+def connected(root: Path, *plugs: str):
+    """Connect `plugs` for the block; disconnect them again afterwards."""
+    done = []
+    try:
+        for plug in plugs:
+            cli(root, "connect", plug)
+            done.append(plug)
+        yield
+    finally:
+        for plug in done:
+            cli(root, "disconnect", "--forget", plug)
+
+
+def checks(stdout: str) -> dict[str, str]:
+    """{what: line} of an example's check lines (`ok WHAT (detail)`, `denied WHAT: why` ...)."""
+    out = {}
+    for line in stdout.splitlines():
+        m = CHECK.match(line)
+        if m:
+            out[line] = m.group(1)
+    return out
+
+
+def line_of(stdout: str, prefix: str) -> str:
+    found = [line for line in stdout.splitlines() if line.startswith(prefix)]
+    assert found, f"no line starting with {prefix!r} in:\n{stdout}"
+    return found[0]
+
+
+# ---- every app runs confined ---------------------------------------------------------------
+
+APPS = ["hello.hello", "sysmon.sysmon", "webbrowser.webbrowser", "vm-manager.vm-manager", "nettool.nettool",
+        "notes.notes", "notes.notes-sync", "snapshot-camera.snapshot-camera", "container-client.client",
+        "containerd-lite.ctl"]
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_example_app_runs_confined_and_prints_its_checks(root, app):
+    p = confine_run(root, "--shell", app, "--", "-c",
+                    "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; readlink /proc/self/ns/mnt")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert sorted(lines[:2]) == ["NoNewPrivs:\t1", "Seccomp:\t2"], p.stdout
+    assert lines[2] != os.readlink("/proc/self/ns/mnt")
+    p = confine_run(root, app)
+    assert p.returncode == 0, p.stderr
+    found = checks(p.stdout)
+    assert len(found) >= 2, p.stdout
+    errors = [line for line, kind in found.items() if kind == "error"]
+    assert not errors, f"{app}: checks that neither worked nor were refused: {errors}"
+
+
+# ---- nettool: TCP to a listener the test runs ----------------------------------------------------
+
+class Listener:
+    """A TCP listener on 127.0.0.1 in a thread: answers "pong" to "ping"; records what it got."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.got: list[bytes] = []
+        self._stop_r, self._stop_w = os.pipe()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            ready, _, _ = select.select([self.sock, self._stop_r], [], [])
+            if self._stop_r in ready:
+                return
+            conn, _ = self.sock.accept()
+            with conn:
+                conn.settimeout(5)
+                try:
+                    data = conn.recv(16)
+                    self.got.append(data)
+                    if data == b"ping":
+                        conn.sendall(b"pong")
+                except OSError:
+                    pass
+
+    def close(self):
+        os.write(self._stop_w, b"x")
+        self.thread.join(10)
+        self.sock.close()
+        os.close(self._stop_r)
+        os.close(self._stop_w)
+
+
+@pytest.fixture
+def listener():
+    lst = Listener()
+    yield lst
+    lst.close()
+
+
+def test_nettool_reaches_a_loopback_listener_only_with_network(root, listener, audit):
+    port = listener.port
+    p = confine_run(root, "nettool", "--", "connect", str(port))
+    assert p.returncode == 0, p.stderr
+    assert f"ok ping tcp 127.0.0.1:{port} (sent ping, got pong)" in p.stdout.splitlines()
+    assert listener.got == [b"ping"]
+
+    # network-bind disconnected, network still connected: TCP sockets and connects
+    # stay (network), listening is Landlock's to refuse (TCP bind handled, no rule)
+    with disconnected(root, "nettool:network-bind"):
+        p = confine_run(root, "nettool", "--", "connect", str(port))
+        assert f"ok ping tcp 127.0.0.1:{port} (sent ping, got pong)" in p.stdout.splitlines()
+        p = confine_run(root, "nettool")
+    assert p.returncode == 0, p.stderr
+    assert "ok create tcp socket" in p.stdout.splitlines()
+    assert "denied bind tcp 127.0.0.1:0: Permission denied" in p.stdout.splitlines()          # EACCES
+    assert listener.got == [b"ping", b"ping"]
+
+    # the plan gives AF_INET sockets only with network or network-bind (seccomp), and
+    # each of them also keeps TCP connect (Landlock): without both, socket(2) is refused
+    # both disconnected: no AF_INET socket at all, refused by seccomp and audited
+    with disconnected(root, "nettool:network", "nettool:network-bind"):
+        p = confine_run(root, "nettool", "--", "connect", str(port))
+    assert p.returncode == 0, p.stderr
+    assert "denied create tcp socket: Operation not permitted" in p.stdout.splitlines()        # EPERM
+    rec = audit.wait_seccomp(syscall=41, comm="nettool", code="0x50000")
+    assert rec is not None and rec["arch"] == "c000003e", "no seccomp record of socket(2) from nettool"
+    assert listener.got == [b"ping", b"ping"]           # nothing else ever reached the listener
+
+
+# ---- notes: a write to the real home --------------------------------------------------------------
+
+@pytest.fixture
+def home_dir():
+    """A directory in root's real home (non-hidden: the home interface covers it), removed afterwards."""
+    d = Path("/root") / f"confine-notes-test-{uuid.uuid4().hex[:8]}"
+    d.mkdir(mode=0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def notes_kept():
+    """The notes file of root's $SNAP_USER_DATA (a host path every root shares), put back as it was."""
+    path = Path("/root/snap/notes/x1/notes.txt")
+    before = path.read_bytes() if path.exists() else None
+    yield
+    if before is None:
+        if path.exists():
+            path.unlink()
+    else:
+        path.write_bytes(before)
+
+
+def test_notes_writes_to_the_real_home_only_with_home(root, home_dir, notes_kept):
+    p = confine_run(root, "notes", "--", "add", "buy milk")
+    assert p.returncode == 0, p.stderr
+    p = confine_run(root, "notes", "--", "export", str(home_dir))
+    assert p.returncode == 0, p.stderr
+    assert f"ok export notes to {home_dir}/notes.txt" in line_of(p.stdout, "ok export")
+    assert (home_dir / "notes.txt").read_text().endswith("\tbuy milk\n")
+    (home_dir / "notes.txt").unlink()
+    with disconnected(root, "notes:home"):
+        p = confine_run(root, "notes", "--", "export", str(home_dir))
+    assert p.returncode == 0, p.stderr
+    assert f"denied export notes to {home_dir}/notes.txt: Permission denied" in p.stdout.splitlines()   # Landlock
+    assert not (home_dir / "notes.txt").exists()
+    assert "ok read " in p.stdout                        # its own $SNAP_USER_DATA stays its own
+
+
+# ---- sysmon: acting on another process ----------------------------------------------------------
+
+def test_sysmon_controls_its_child_only_with_process_control(root, audit):
+    with connected(root, "sysmon:process-control"):
+        p = confine_run(root, "sysmon")
+    assert p.returncode == 0, p.stderr
+    assert line_of(p.stdout, "ok renice child ")
+    assert line_of(p.stdout, "ok pin child ")
+    assert line_of(p.stdout, "ok stop child ")
+    p = confine_run(root, "sysmon")                     # process-control is not auto-connected
+    assert p.returncode == 0, p.stderr
+    assert line_of(p.stdout, "denied renice child ").endswith(": Operation not permitted")
+    assert line_of(p.stdout, "denied pin child ").endswith(": Operation not permitted")
+    # setpriority(2) on another process, sched_setaffinity(2): refused by seccomp, audited
+    assert audit.wait_seccomp(syscall=141, comm="renice") is not None
+    assert audit.wait_seccomp(syscall=203, comm="taskset") is not None
+
+
+# ---- snapshot-camera: a video device -------------------------------------------------------------
+
+CAMERA_DRIVER = r"""
+# `confine run` with one more video device in what pyudev lists from /sys: this
+# kernel has no Video4Linux driver, and libudev accepts no device outside sysfs,
+# so the test's device node gets its /sys entry here, at the one place the
+# launcher looks (device-cgroup and hotplug both list devices through pyudev).
+import sys
+sys.path.insert(0, sys.argv[1])
+node, major, minor = sys.argv[2], sys.argv[3], sys.argv[4]
+import pyudev
+name = node.rsplit("/", 1)[1]
+devpath = "/devices/virtual/video4linux/" + name
+FAKE = {"subsystem": "video4linux", "sys_name": name, "device_path": devpath,
+        "properties": {"SUBSYSTEM": "video4linux", "DEVPATH": devpath, "DEVNAME": node, "MAJOR": major,
+                       "MINOR": minor}}
+real = pyudev.Context.list_devices
+def list_devices(self, **kw):
+    found = list(real(self, **kw))
+    if set(kw) <= {"subsystem"} and kw.get("subsystem") in (None, "video4linux"):
+        found.append(FAKE)
+    return found
+pyudev.Context.list_devices = list_devices
+from backends.cli_run import main_exit
+main_exit(sys.argv[5:])
+"""
+
+
+@pytest.fixture
+def video_node():
+    """A character device node with a Video4Linux number (major 81) in the host's
+    /dev, where the camera interface looks; removed afterwards. No driver serves
+    major 81 here: an open that confinement lets through fails with ENXIO."""
+    for minor in range(63, 31, -1):
+        path = f"/dev/video{minor}"
+        if not os.path.lexists(path):
+            break
+    else:  # pragma: no cover
+        pytest.skip("no free /dev/videoN name")
+    os.mknod(path, 0o020660, os.makedev(81, minor))
+    try:
+        yield path, 81, minor
+    finally:
+        os.unlink(path)
+
+
+def camera_run(root: Path, node, *args: str) -> subprocess.CompletedProcess:
+    path, major, minor = node
+    cmd = [sys.executable, "-c", CAMERA_DRIVER, str(REPO), path, str(major), str(minor), "--root", str(root), "run",
+           *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            start_new_session=True)
+    STARTED.append(proc.pid)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        kill_group(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+PROBE = "import errno, os, sys\ntry:\n    os.close(os.open(sys.argv[1], os.O_RDWR))\n    print('opened')\n" \
+        "except OSError as e:\n    print(errno.errorcode[e.errno])\n"
+
+
+def test_snapshot_camera_opens_a_video_device_only_with_camera(root, video_node):
+    path, major, minor = video_node
+    what = f"open {path} and query capabilities"
+    with connected(root, "snapshot-camera:camera"):
+        p = camera_run(root, video_node, "--explain", "snapshot-camera")
+        assert f"{path} (c {major}:{minor}): matched by subsystem=video4linux kernel=video[0-9]*" in p.stdout
+        p = camera_run(root, video_node, "snapshot-camera", "--", path)
+        assert p.returncode == 0, p.stderr
+        assert f"absent {what}" in p.stdout.splitlines()          # past the cgroup and Landlock: no driver
+        assert line_of(p.stdout, "ok record result")
+        p = camera_run(root, video_node, "--shell", "snapshot-camera", "--", "-c",
+                       f'python3 -c "$1" {path}', "sh", PROBE)
+        assert p.stdout.split() == ["ENXIO"], p.stdout + p.stderr
+    p = camera_run(root, video_node, "snapshot-camera", "--", path)   # camera is not auto-connected
+    assert p.returncode == 0, p.stderr
+    assert f"denied {what}: Operation not permitted" in p.stdout.splitlines()   # the device cgroup's EPERM
+    p = camera_run(root, video_node, "--shell", "snapshot-camera", "--", "-c", f'python3 -c "$1" {path}', "sh",
+                   PROBE)
+    assert p.stdout.split() == ["EPERM"], p.stdout + p.stderr
+
+
+# ---- containerd-lite: a daemon and its control tool ---------------------------------------------
+
+def test_containerd_lite_daemon_serves_its_ctl(root):
+    sock = Path("/var/snap/containerd-lite/x1/docker.sock")
+    with connected(root, "containerd-lite:docker-support"):
+        cmd = [sys.executable, "-m", "backends.cli_run", "--root", str(root), "run", "containerd-lite.daemon"]
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        daemon = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                                  env=env, start_new_session=True)
+        STARTED.append(daemon.pid)
+        lines = []
+        try:
+            while True:
+                ready, _, _ = select.select([daemon.stdout], [], [], 20)
+                assert ready, f"the daemon did not start listening: {lines}"
+                line = daemon.stdout.readline()
+                assert line, f"the daemon stopped: {lines} {daemon.stderr.read()}"
+                lines.append(line.rstrip("\n"))
+                if line.startswith(("ok listen on", "denied listen on", "error listen on", "absent listen on")):
+                    break
+            assert lines[-1] == f"ok listen on {sock}", lines
+            assert "ok unshare pid namespace (pid inside: 1)" in lines
+            p = confine_run(root, "containerd-lite.ctl")
+            assert p.returncode == 0, p.stderr
+            assert f"ok ping engine at {sock} (OK)" in p.stdout.splitlines()
+            assert "ok engine version (0.1)" in p.stdout.splitlines()
+        finally:
+            daemon.terminate()                  # forwarded to the app; the run then cleans up after itself
+            try:
+                daemon.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            kill_group(daemon)
+            if sock.is_socket():
+                sock.unlink()
