@@ -1,1 +1,6 @@
-"""confine-tui: the Textual administration console (built in a later issue; see DESIGN.md)."""
+"""confine-tui: the Textual administration console over confine's engine (see DESIGN.md).
+
+Entry points: `confine-tui` and `python -m confine_tui` (confine_tui.main). The app is
+confine_tui.app.ConfineApp; areas live in screens/, widgets in widgets/, styles in
+the top-level styles/ directory.
+"""

@@ -1,0 +1,1 @@
+"""The console's areas (one screen per file)."""
