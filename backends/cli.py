@@ -303,6 +303,9 @@ def build_parser():
     from .cli_ps import add_commands as add_ps_commands
 
     add_ps_commands(sub)
+    from .cli_denials import add_commands as add_denials_commands
+
+    add_denials_commands(sub)
     return p
 
 

@@ -73,7 +73,7 @@ def _decode(data: bytes, file: str, cls: type[SourceError]) -> str:
         raise cls(file, line, "", f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
 
 
-def load_bytes(data: bytes, file: str, cls: type[SourceError] = SourceError) -> Document:
+def load_bytes(data: bytes, file: str, cls: type[SourceError] = SourceError, loader=_Loader) -> Document:
     """Parse one YAML document; raise `cls` (a SourceError) on anything unacceptable."""
     if len(data) > MAX_BYTES:
         raise cls(file, None, "", f"file is {len(data)} bytes, more than the {MAX_BYTES} allowed")
@@ -134,7 +134,7 @@ def load_bytes(data: bytes, file: str, cls: type[SourceError] = SourceError) -> 
         return path + (key,)
 
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=loader):
             line = event.start_mark.line + 1 if event.start_mark else None
             if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentStartEvent, yaml.DocumentEndEvent)):
                 continue
@@ -169,6 +169,10 @@ def load_bytes(data: bytes, file: str, cls: type[SourceError] = SourceError) -> 
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "malformed YAML"
         where = field_name(stack[-1][1]) if stack and stack[-1][1] is not None else ""
+        if "nesting depth" in problem and loader is not yaml.SafeLoader:
+            # libyaml's own depth limit trips while it scans ahead, before the event that
+            # would name the field: the pure parser meets our lower limit at that field.
+            return load_bytes(data, file, cls, yaml.SafeLoader)
         raise cls(file, line, where, f"YAML syntax error: {problem}") from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
