@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import subprocess
 import sys
@@ -120,13 +121,54 @@ def test_interface_lines_are_sorted_deduplicated_and_named():
         grant("audio-playback", "shmctl\nread\nsocket AF_UNIX", side="permanent-slot", peer=None),
     ]
     text = template.generate_source(ctx_of(grants=grants))
-    tail = text.split("~ioctl - TIOCLINUX\n", 1)[1]
+    tail = text.split("~clone3 errno=ENOSYS\n", 1)[1]
     assert tail == (
         "\n# interface audio-playback: permanent slot demo:audio-playback\n"
         "shmctl\n"
         "\n# interface network: connected plug demo:network to :x; connected slot demo:net2 to other:net\n"
         "bind\nsocket AF_INET\nsocket AF_INET6\nsocket AF_NETLINK - NETLINK_ROUTE\n")
     parse(text)
+
+
+def test_clone_with_namespace_flags_is_refused_unless_unshare_is_granted():
+    text = template.generate_source(ctx_of())
+    policy = parse(text)
+    denials = {(r.syscall, tuple(c.value for c in r.args), r.errno) for r in policy.denials}
+    for flag in template.NAMESPACE_FLAGS:
+        assert ("clone", (grammar.CONSTANTS[flag],), None) in denials, flag
+    assert ("clone3", (), errno.ENOSYS) in denials
+    # unshare for one flag lifts that flag's clone denial only; clone3 stays refused
+    one = parse(template.generate_source(ctx_of(grants=[grant("x", "unshare CLONE_NEWNET")])))
+    assert not any(r.args and r.args[0].value == grammar.CONSTANTS["CLONE_NEWNET"] for r in one.denials)
+    assert any(r.syscall == "clone3" for r in one.denials)
+    # unshare with any flags lifts them all, and clone3 with them
+    text = template.generate_source(ctx_of(grants=[grant("docker-support", "unshare\nsetns")]))
+    assert not any(r.syscall in ("clone", "clone3") for r in parse(text).denials)
+    assert "~ioctl - TIOCSTI" in text
+
+
+def test_explicit_denials_answer_their_own_errno():
+    policy = parse("clone\nclone3\nioctl\n~clone |CLONE_NEWUSER errno=EPERM\n~clone3 errno=ENOSYS\n~ioctl - TIOCSTI\n")
+    filters = [compiler.compile_deny(policy, tree=True), compiler.compile_allow(policy, tree=True)]
+    nr = {"clone": 56, "clone3": 435, "ioctl": 16}
+    decide = lambda name, *args: bpf.describe(bpf.decide(filters, bpf.SeccompData(nr=nr[name], arch=bpf.AUDIT_ARCH_X86_64, args=args)))
+    assert decide("clone", 0x10000000 | 17) == "errno(1)"
+    assert decide("clone", 17) == "allow"
+    assert decide("clone3") == "errno(38)"
+    assert decide("ioctl", 0, 0x5412) == "errno(13)"
+    assert grammar.format_rule(policy.denials[1]) == "~clone3 errno=ENOSYS"
+
+
+@pytest.mark.parametrize("line, token, reason", [
+    ("clone3 errno=ENOSYS", "errno=ENOSYS", "explicit denials"),
+    ("~clone3 errno=ENOSYZ", "errno=ENOSYZ", "unknown errno"),
+    ("~clone3 errno=0", "errno=0", "1 to 4095"),
+    ("~clone3 errno=", "errno=", "unknown errno"),
+])
+def test_bad_errno_is_named(line, token, reason):
+    with pytest.raises(SeccompSyntaxError, match=reason) as info:
+        parse(line, "f.src")
+    assert (info.value.line, info.value.field) == (1, token)
 
 
 def test_an_interface_with_only_template_lines_still_shows():

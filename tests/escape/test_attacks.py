@@ -24,6 +24,8 @@ import pytest
 
 from backends.native.seccomp import bpf
 
+from launch_support import confine_run
+
 from .conftest import HERE, TAG, attack
 
 # x86-64 system call numbers
@@ -179,11 +181,6 @@ def test_unshare_newuser(lab, audit):
     assert before.split()[-1] == after.split()[-1] != ""
 
 
-@pytest.mark.xfail(strict=True, reason="known hole, issue 4 stays open: the template allows clone/clone3 "
-                   "unconditionally and this kernel has no AppArmor to withhold CAP_SYS_ADMIN, so namespace "
-                   "flags succeed; the fix (per-line errno for ~clone3 ENOSYS, ~clone namespace flags lifted by "
-                   "the interfaces that need them, and dropping ungranted capabilities where AppArmor is absent) "
-                   "is for the next session")
 def test_clone_with_namespace_flags(lab):
     out = attack(lab, "attack", "clone-ns")
     assert out["clone plain"].ret > 0                      # forking is fine
@@ -196,6 +193,25 @@ def test_clone_with_namespace_flags(lab):
                 continue
             expect_refused(lab, r, NR[call], *args)
     assert not allowed, "new namespaces were created from inside the sandbox: " + ", ".join(allowed)
+
+
+def test_capabilities_no_interface_grants(lab):
+    """Root in the sandbox holds no capability the app's interfaces do not grant:
+    none in any set, and a file only CAP_DAC_OVERRIDE could read stays closed."""
+    secret = lab.snap / "secret"
+    secret.write_text("root only\n")
+    os.chmod(secret, 0)
+    try:
+        proc = confine_run(lab.root, "escape.run", "--", lab.host_mnt, "/bin/sh", "-c",
+                           'grep ^Cap /proc/self/status; cat "$SNAP/secret"; echo "cat=$?"')
+    finally:
+        secret.unlink()
+    assert proc.stdout.startswith("guard: confined ("), proc.stdout + proc.stderr
+    caps = dict(line.split(":\t", 1) for line in proc.stdout.splitlines() if line.startswith("Cap"))
+    assert set(caps) == {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}, proc.stdout
+    assert all(int(v, 16) == 0 for v in caps.values()), caps
+    assert "root only" not in proc.stdout and "cat=1" in proc.stdout
+    assert "Permission denied" in proc.stderr
 
 
 def test_keyctl(lab, audit):

@@ -8,7 +8,8 @@ Two filters come out of one policy:
   native one plus its compat arch, i386 on x86-64), same order of rules, each added
   "exactly" first and, when libseccomp refuses that (a name that exists only on the
   compat arch, such as chown32), added again letting libseccomp translate it;
-- the deny filter: default ALLOW, one ERRNO(EACCES) rule per `~` line; the launcher
+- the deny filter: default ALLOW, one ERRNO(EACCES) rule per `~` line (or the line's
+  own errno=); the launcher
   loads it before the allow filter. The kernel runs every filter and keeps the
   most restrictive answer, so an explicit denial wins over any allow rule.
 
@@ -234,11 +235,14 @@ def _plan(rules: tuple[Rule, ...], skipped: dict[str, None]) -> list[_Step]:
 _inexact: set[tuple] = set()
 
 
-def _build(default: int, action: int, steps: list[_Step], tree: bool, file: str):
+def _build(default: int, action: int, steps: list[_Step], tree: bool, file: str, answer=None):
+    """A filter of `steps` answering `action` (or, per rule, what `answer` says)."""
     flt = _new_filter(default, tree)
     exact, add = _raw_adders(flt)
     arches = _lib().system_arch()
+    common = action
     for nr, n, arr, rule in steps:
+        action = common if answer is None else (answer(rule) or common)
         key = (arches, action, nr, rule.args)
         # Exactly as written first; when libseccomp refuses, let it translate the rule.
         if key not in _inexact:
@@ -260,7 +264,8 @@ def _build_allow(policy: Policy, tree: bool, skipped: dict[str, None]):
 
 
 def _build_deny(policy: Policy, tree: bool, skipped: dict[str, None]):
-    return _build(ACT_ALLOW, act_errno(errno.EACCES), _plan(policy.denials, skipped), tree, policy.file)
+    return _build(ACT_ALLOW, act_errno(errno.EACCES), _plan(policy.denials, skipped), tree, policy.file,
+                  answer=lambda rule: act_errno(rule.errno) if rule.errno is not None else None)
 
 
 _deny_cache: dict[tuple, tuple[bytes, tuple[str, ...]]] = {}
@@ -271,7 +276,7 @@ _deny_lock = threading.Lock()
 def _deny_bytes(policy: Policy, tree: bool) -> tuple[bytes, tuple[str, ...]]:
     """The deny filter of `policy` and the names it skipped. Most profiles share the
     template's denials, so the result is kept per distinct set of denial rules."""
-    key = (tree, tuple((r.syscall, r.args) for r in policy.denials))
+    key = (tree, tuple((r.syscall, r.args, r.errno) for r in policy.denials))
     found = _deny_cache.get(key)
     if found is None:
         skipped: dict[str, None] = {}
@@ -375,7 +380,7 @@ def export_pfc(policy: Policy, *, tree: bool = False) -> str:
     skipped: dict[str, None] = {}
     out = []
     if policy.denials:
-        out.append("# explicit denials (loaded first; ERRNO(13) is EACCES)\n")
+        out.append("# explicit denials (loaded first; ERRNO(13) is EACCES, ERRNO(38) ENOSYS, ERRNO(1) EPERM)\n")
         out.append(_export(_build_deny(policy, tree, skipped), "export_pfc").decode())
         out.append("# allow filter\n")
     out.append(_export(_build_allow(policy, tree, skipped), "export_pfc").decode())

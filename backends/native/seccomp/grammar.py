@@ -3,8 +3,10 @@
 One rule per line:
 
     SYSCALL [ARG ...]          allow SYSCALL when every given argument matches
-    ~SYSCALL [ARG ...]         this project's extension: an explicit denial (EACCES),
-                               compiled into a second filter that is loaded first
+    ~SYSCALL [ARG ...] [errno=E]  this project's extension: an explicit denial,
+                               compiled into a second filter that is loaded first;
+                               it answers EACCES, or the errno E (a name such as
+                               ENOSYS or EPERM, or a decimal number 1-4095)
     @unrestricted              no filter at all (classic confinement)
     @complain                  log instead of refusing (devmode)
     # comment                  and blank lines are ignored
@@ -47,7 +49,7 @@ of 0x100005412 that a 64-bit equality would let through. For a denial, matching
 more values is the safe direction.
 
 A few constants are extensions that snap-seccomp 2.57.6 does not know (newer
-snapd does): TIOCLINUX, AF_XDP/PF_XDP and the KCMP_* family. Lines using them
+snapd does): TIOCLINUX, AF_XDP/PF_XDP, CLONE_NEWCGROUP and the KCMP_* family. Lines using them
 compile, but not through that snap-seccomp.
 """
 from __future__ import annotations
@@ -120,6 +122,7 @@ FAMILIES: dict[str, dict[str, int]] = {
     "clone": {
         "CLONE_NEWNS": 0x00020000, "CLONE_NEWUTS": 0x04000000, "CLONE_NEWIPC": 0x08000000,
         "CLONE_NEWUSER": 0x10000000, "CLONE_NEWPID": 0x20000000, "CLONE_NEWNET": 0x40000000,
+        "CLONE_NEWCGROUP": 0x02000000,  # an extension: snap-seccomp 2.57.6 does not know it
     },
     # ioctl(2) requests that reach into another terminal's input or the console
     "tty ioctl": {"TIOCSTI": 0x5412, "TIOCLINUX": 0x541C},
@@ -157,7 +160,7 @@ FAMILIES: dict[str, dict[str, int]] = {
 CONSTANTS: dict[str, int] = {name: value for table in FAMILIES.values() for name, value in table.items()}
 
 # Accepted here, unknown to snap-seccomp 2.57.6 (which refuses the line).
-EXTENSION_CONSTANTS = frozenset({"TIOCLINUX", "AF_XDP", "PF_XDP", *FAMILIES["kcmp"]})
+EXTENSION_CONSTANTS = frozenset({"TIOCLINUX", "AF_XDP", "PF_XDP", "CLONE_NEWCGROUP", *FAMILIES["kcmp"]})
 
 # Syscalls whose arguments may be written as negative numbers (uid/gid -1 means
 # "unchanged"). Their arguments are 32-bit ids: every condition on them compares
@@ -210,6 +213,7 @@ class Rule:
     line: int
     deny: bool = False
     text: str = field(default="", compare=False)
+    errno: int | None = None          # a denial's answer; None: EACCES
 
 
 @dataclass(frozen=True)
@@ -344,8 +348,14 @@ def parse_line(raw: str, lineno: int, file: str = "<seccomp>") -> Rule | str | N
         raise _err(file, lineno, _shown(head),
                    "not a syscall name (lowercase letters, digits and _, as libseccomp names them)")
     args = tokens[1:]
+    answer = None
+    if args and args[-1].startswith("errno="):
+        if not deny:
+            raise _err(file, lineno, _shown(args[-1]), "errno= belongs to explicit denials (~ lines) only")
+        answer = _errno_value(args[-1], file, lineno)
+        args = args[:-1]
     if not args:
-        return Rule(name, (), lineno, deny, stripped)
+        return Rule(name, (), lineno, deny, stripped, answer)
     if len(args) > MAX_ARGS:
         raise _err(file, lineno, _shown(args[MAX_ARGS]),
                    f"too many arguments: a syscall has at most {MAX_ARGS}, this line gives {len(args)}")
@@ -354,7 +364,23 @@ def parse_line(raw: str, lineno: int, file: str = "<seccomp>") -> Rule | str | N
         cond = _argument(index, token, name, deny, file, lineno)
         if cond is not None:
             conds.append(cond)
-    return Rule(name, tuple(conds), lineno, deny, stripped)
+    return Rule(name, tuple(conds), lineno, deny, stripped, answer)
+
+
+def _errno_value(token: str, file: str, line: int) -> int:
+    import errno as _errno_mod
+
+    text = token[len("errno="):]
+    if _DECIMAL.fullmatch(text):
+        value = int(text)
+        if not 1 <= value <= 4095:
+            raise _err(file, line, _shown(token), "an errno number must be 1 to 4095")
+        return value
+    value = getattr(_errno_mod, text, None) if text.startswith("E") and _IDENT.fullmatch(text) else None
+    if not isinstance(value, int):
+        names = [n for n in dir(_errno_mod) if n.startswith("E") and n.isupper()]
+        raise _err(file, line, _shown(token), f"unknown errno {text!r}{_close_match(text, names)}")
+    return value
 
 
 _MISSING = object()
@@ -406,6 +432,10 @@ def format_rule(rule: Rule) -> str:
     for i in range(max(by_index) + 1 if by_index else 0):
         c = by_index.get(i)
         tokens.append("-" if c is None else (c.token or f"{_OP_TEXT[c.op]}{c.value}"))
+    if rule.errno is not None:
+        import errno as _errno_mod
+
+        tokens.append(f"errno={_errno_mod.errorcode.get(rule.errno, rule.errno)}")
     return " ".join([("~" if rule.deny else "") + rule.syscall, *tokens])
 
 

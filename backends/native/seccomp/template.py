@@ -16,6 +16,18 @@ TIOCLINUX reaches the console's selection and buffers. An explicit denial compar
 the request on its low 32 bits (see grammar), so the form with high bits set in
 the 64-bit argument, which the kernel truncates to the same request, is refused
 too.
+
+New namespaces are refused as well, because a process that makes a user namespace
+is root inside it and reaches kernel code that ordinary programs never touch:
+`unshare` is not in the template, and `clone` with a CLONE_NEW* flag is refused
+by explicit denials (EACCES, as every explicit denial answers).
+`clone3` passes its flags in memory that seccomp cannot read, so it is refused
+whole with ENOSYS, which makes the C library fall back to `clone`. An interface
+that grants `unshare` (docker-support, browser-support's sandbox, network-control)
+lets the app make those namespaces anyway, so for the flags it grants the denials
+are left out: they would stop `clone` without stopping `unshare`. Where AppArmor is
+absent the launcher also drops the capabilities no interface grants, so only the
+user namespace stays reachable without these denials.
 """
 from __future__ import annotations
 
@@ -366,6 +378,29 @@ uname
 """
 
 
+# The namespace flags `clone` refuses unless an interface grants them through `unshare`.
+NAMESPACE_FLAGS = ("CLONE_NEWCGROUP", "CLONE_NEWIPC", "CLONE_NEWNET", "CLONE_NEWNS", "CLONE_NEWPID",
+                   "CLONE_NEWUSER", "CLONE_NEWUTS")
+
+
+def namespace_denials(granted_lines) -> list[str]:
+    """The `~clone` and `~clone3` lines for the namespace flags that `granted_lines`
+    (the interfaces' rule lines) do not grant through `unshare`: an `unshare` line
+    without arguments grants every flag, `unshare FLAG` or `unshare |FLAG` one."""
+    granted: set[str] = set()
+    for line in granted_lines:
+        words = line.split()
+        if not words or words[0] != "unshare":
+            continue
+        if len(words) == 1 or words[1] == "-":
+            return []
+        granted.add(words[1].lstrip("|"))
+    refused = [flag for flag in NAMESPACE_FLAGS if flag not in granted]
+    if not refused:
+        return []
+    return [f"~clone |{flag}" for flag in refused] + ["~clone3 errno=ENOSYS"]
+
+
 def template_rules() -> list[str]:
     """The template's rule lines (no comments, no blanks), in order."""
     out = []
@@ -411,8 +446,14 @@ def generate_source(ctx) -> str:
     if confinement == "devmode":
         out += ["# Developer mode: calls outside the policy are logged, not refused.", "@complain", ""]
     out.append(TEMPLATE.rstrip("\n"))
+    blocks = _interface_blocks(ctx)
+    denials = namespace_denials(line for _, _, lines in blocks for line in lines)
+    if denials:
+        out += ["", "# New namespaces: clone with these flags is refused (no interface grants unshare",
+                "# for them); clone3 hides its flags from seccomp and answers ENOSYS (the C library",
+                "# then falls back to clone)."] + denials
     have = {_normal(line) for line in template_rules()}
-    for name, ends, lines in _interface_blocks(ctx):
+    for name, ends, lines in blocks:
         new = [line for line in lines if line not in have]
         out.append("")
         out.append(f"# interface {name}: " + "; ".join(ends))
