@@ -8,6 +8,7 @@ removed afterwards.
 """
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.skipif(not ROOT_USER, reason="confine run as root needs
 
 TAG = "snap.hello.hello"
 STEPS = ("verify-profiles", "mount-namespace", "private-tmp", "devpts", "read-only", "masked-paths",
-         "data-directories", "environment", "device-cgroup", "hotplug", "apparmor", "landlock", "switch-user",
+         "data-directories", "environment", "device-cgroup", "hotplug", "apparmor", "landlock", "capabilities", "switch-user",
          "no-new-privs", "seccomp", "exec")
 
 
@@ -40,7 +41,7 @@ def root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module", autouse=True)
 def host_dirs():
-    dirs = HostDirs(["hello", "snapshot-camera"])
+    dirs = HostDirs(["hello", "snapshot-camera", "sysmon"])
     yield dirs
     dirs.cleanup()
 
@@ -315,6 +316,28 @@ def scratch_root(tmp_path) -> Path:
     r = tmp_path / "root"
     install_examples(r)
     return r
+
+
+def test_capabilities_are_those_the_interfaces_grant(scratch_root):
+    """Root in the sandbox keeps only the capabilities of the app's connected
+    interfaces' AppArmor rules: none for hello; process-control's for sysmon."""
+    from backends.native.launch import capabilities
+
+    def bounding(target):
+        p = confine_run(scratch_root, "--shell", target, "--", "-c", "grep -E '^Cap(Bnd|Eff)' /proc/self/status")
+        assert p.returncode == 0, p.stderr
+        fields = status_fields(p.stdout)
+        assert fields["CapBnd"] == fields["CapEff"], fields
+        value = int(fields["CapBnd"], 16)
+        return {capabilities.NAMES[n] for n in range(64) if value >> n & 1}
+
+    assert bounding("hello.hello") == set()
+    subprocess.run([sys.executable, "-m", "backends.cli", "--root", str(scratch_root), "connect",
+                    "sysmon:process-control"], check=True, capture_output=True, cwd=REPO)
+    plan = json.loads((scratch_root / "profiles" / "launch" / "snap.sysmon.sysmon.json").read_text())
+    keep = next(s["keep"] for s in plan["steps"] if s["step"] == "capabilities")
+    assert keep and "sys_nice" in keep                       # process-control: renice, kill
+    assert bounding("sysmon.sysmon") == set(keep) & capabilities.bounding_set_names()
 
 
 def test_stale_seccomp_profile_is_refused(scratch_root):

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..profiles.paths import artifact_paths, private_tmp_dir
+from . import capabilities
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..profiles.context import TagContext
@@ -45,6 +46,7 @@ STEP_ORDER = (
     "hotplug",
     "apparmor",
     "landlock",
+    "capabilities",
     "switch-user",
     "no-new-privs",
     "seccomp",
@@ -273,7 +275,16 @@ def generate(ctx: "TagContext", *, root: Path) -> dict[str, Any]:
         landlock["skip"] = "classic confinement: no filesystem restriction"
     elif devmode:
         landlock["skip"] = "devmode: Landlock has no complain mode, so it is not applied"
-    steps += [apparmor, landlock]
+    keep = capabilities.granted(text for _, text in ctx.bodies("apparmor"))
+    caps = _step("capabilities", "capabilities no interface grants leave the bounding, inheritable and ambient "
+                 "sets, so the app cannot use them even as root: AppArmor refuses the same where the kernel has "
+                 "it, and without AppArmor nothing else would",
+                 keep=keep, source="the `capability` rules of the app's AppArmor snippets")
+    if classic:
+        caps["skip"] = "classic confinement: the app keeps the capabilities of its user"
+    elif devmode:
+        caps["skip"] = "devmode: capabilities are not restricted"
+    steps += [apparmor, landlock, caps]
 
     steps += [
         _step("switch-user", "the app runs as the user given by `confine run --user` (root by default), "

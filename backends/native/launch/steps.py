@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import stat
 
-from . import mounts
+from . import capabilities, mounts
 from .env import environment, expand
 from .users import as_user, switch
 from .verify import FIX, ProfileError, check_fresh, read_trusted, source_has_denials
@@ -544,6 +544,33 @@ class Landlock(Unit):
         landlock.enforce(p)
 
 
+class Capabilities(Unit):
+    name = "capabilities"
+
+    def decide(self) -> None:
+        keep = self.spec.get("keep", [])
+        if keep == capabilities.ALL:
+            return self.skip("an interface grants every capability (`capability,`)")
+        unknown = [n for n in keep if n not in capabilities.NUMBER]
+        if unknown:
+            raise ValueError(f"unknown capabilities {unknown}")
+        self.keep = {capabilities.NUMBER[n] for n in keep}
+        have = capabilities.bounding_set()
+        drop = sorted(have - self.keep)
+        names = [capabilities.NAMES[n] if n < len(capabilities.NAMES) else str(n) for n in drop]
+        self.reason = (f"keeps {', '.join(keep) if keep else 'none'}; drops {len(drop)} from the bounding set"
+                       + (" (the app runs as a user without capabilities: this also binds setuid programs)"
+                          if self.launch.user.uid != 0 else ""))
+        if names:
+            self.details.append("dropped: " + " ".join(names))
+
+    def child(self) -> None:
+        try:
+            capabilities.restrict(self.keep)
+        except OSError as exc:
+            raise StepError(str(exc)) from None
+
+
 # ---- user, no_new_privs, seccomp, exec -------------------------------------------------------
 
 class SwitchUser(Unit):
@@ -640,5 +667,5 @@ class Exec(Unit):
 
 
 UNITS = {u.name: u for u in (VerifyProfiles, MountNamespace, PrivateTmp, Devpts, ReadOnly, MaskedPaths,
-                             DataDirectories, Environment, DeviceCgroup, Hotplug, AppArmor, Landlock, SwitchUser,
+                             DataDirectories, Environment, DeviceCgroup, Hotplug, AppArmor, Landlock, Capabilities, SwitchUser,
                              NoNewPrivs, Seccomp, Exec)}
