@@ -293,35 +293,3 @@ def add_commands(sub) -> None:
     pp.add_argument("--summary", action="store_true", help="counts per snap, app, operation and path or syscall")
     pp.add_argument("--snap", metavar="SNAP", default=None, help="only records of this snap")
     pp.set_defaults(func=cmd_parse)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m backends.cli_denials [--root DIR] denials ...`: the command on its own, for
-    use before it is wired into backends/cli.py."""
-    import argparse
-    import os
-
-    from .errors import ConfineError
-
-    parser = argparse.ArgumentParser(prog="confine")
-    parser.add_argument("--root", metavar="DIR", default=None)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    add_commands(sub)
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except ConfineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 0
-    except Exception as exc:
-        if os.environ.get("CONFINE_DEBUG"):
-            raise
-        print(f"internal error: {type(exc).__name__}: {exc} (set CONFINE_DEBUG=1 for details)", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

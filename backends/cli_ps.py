@@ -6,8 +6,7 @@ One line per process of a confined app (its children too): pid, SNAP.APP, the
 seccomp mode with the number of stacked filters, the AppArmor label or
 "landlock", the device cgroup of its run, CPU time and resident memory. --all
 also lists the apps of other state roots. `add_commands(sub)` is the argparse
-wiring for backends/cli.py; `main(argv)` runs it alone
-(`python -m backends.cli_ps [--root DIR] ps ...`).
+wiring for backends/cli.py.
 """
 from __future__ import annotations
 
@@ -67,19 +66,3 @@ def add_commands(sub) -> None:
     sp.add_argument("--json", action="store_true", help="print JSON")
     sp.add_argument("--all", action="store_true", help="also the apps of other state roots")
     sp.set_defaults(func=cmd_ps)
-
-
-def main(argv=None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="confine")
-    parser.add_argument("--root", metavar="DIR", default=None)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    add_commands(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,18 +21,8 @@ ROOT_USER = os.geteuid() == 0
 
 
 def denials_cli() -> str:
-    """The module that runs `confine denials`: backends.cli once the lead wired the command
-    in, else backends.cli_denials on its own (same arguments)."""
-    try:
-        from backends import cli
-
-        parser = cli.build_parser()
-        for action in parser._subparsers._group_actions:  # noqa: SLF001 - argparse has no public lookup
-            if "denials" in getattr(action, "choices", {}):
-                return "backends.cli"
-    except Exception:
-        pass
-    return "backends.cli_denials"
+    """The module that runs `confine denials`."""
+    return "backends.cli"
 
 
 def env() -> dict:
