@@ -243,3 +243,92 @@ def test_random_names_for_prepare(tmp_path):
     p = apply.prepare(rules_json([{"path": f"{tmp_path}/[a-c]*", "access": "r", "from": ["t"], "pattern": True}]),
                       {}, abi=7)
     assert [os.path.basename(r.path) for r in p.rules] == ["abc", "bcd", "cde"]
+
+
+# ---- `l` (read_dir alone), mounts and pathname Unix sockets, on this kernel -----------------
+
+@needs_landlock
+def test_l_lists_the_directory_and_every_one_beneath_but_reads_no_file(tmp_path):
+    """The home interface's rules: `l` on $HOME, `rw` on its entries without a leading dot.
+    Landlock rights hold beneath the directory a rule names, so `l` on $HOME also lists
+    hidden directories (their names show), while their files stay unreadable."""
+    home = tmp_path / "home"
+    (home / ".hidden").mkdir(parents=True)
+    (home / ".hidden" / "secret").write_text("secret")
+    (home / ".profile").write_text("profile")
+    (home / "Documents").mkdir()
+    (home / "Documents" / "a.txt").write_text("a")
+    rules = rules_json([{"path": "$H", "access": "l", "from": ["home"]},
+                        {"path": "$H/*", "access": "rw", "from": ["home"], "pattern": True}])
+    p = apply.prepare(rules, {"H": str(home)}, abi=ABI)
+    assert {r.path: r.rights for r in p.rules}[str(home)] == 1 << apply.FS_BITS.index("read_dir")
+
+    def child():
+        apply.apply(rules, {"H": str(home)})
+        yield "home: " + " ".join(sorted(os.listdir(home)))
+        yield "hidden: " + " ".join(sorted(os.listdir(home / ".hidden")))
+        yield attempt("read hidden file", lambda: open(home / ".hidden" / "secret").read())
+        yield attempt("read dotfile", lambda: open(home / ".profile").read())
+        yield attempt("write dotfile", lambda: write(home / ".profile"))
+        yield attempt("create in home", lambda: write(home / "new"))
+        yield attempt("read Documents/a.txt", lambda: open(home / "Documents" / "a.txt").read())
+        yield attempt("write Documents/b.txt", lambda: write(home / "Documents" / "b.txt"))
+    assert in_child(child) == ["home: .hidden .profile Documents", "hidden: secret", "read hidden file EACCES",
+                               "read dotfile EACCES", "write dotfile EACCES", "create in home EACCES",
+                               "read Documents/a.txt ok", "write Documents/b.txt ok"]
+    assert (home / ".profile").read_text() == "profile" and not (home / "new").exists()
+
+
+def test_l_on_a_file_grants_nothing(tmp_path):
+    (tmp_path / "f").write_text("x")
+    p = apply.prepare(rules_json([{"path": str(tmp_path / "f"), "access": "l", "from": ["t"]}]), {}, abi=7)
+    assert [(r.is_dir, r.rights) for r in p.rules] == [(False, 0)]          # read_dir is no file right
+
+
+@needs_landlock
+@pytest.mark.skipif(os.geteuid() != 0, reason="a mount namespace of its own needs root")
+def test_a_restricted_process_may_not_mount():
+    """Why an app whose interfaces let it mount gets no Landlock step: the kernel refuses
+    every mount to a process Landlock restricts, whatever its rules. Each child unshares
+    a mount namespace of its own, which goes away when it exits."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def call(name, *args):
+        if getattr(libc, name)(*args) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+    def child(restrict):
+        def run():
+            if restrict:
+                apply.apply(rules_json([{"path": "/", "access": "rwx", "from": ["t"]}]), {})
+            call("unshare", ctypes.c_int(0x00020000))                           # CLONE_NEWNS
+            yield attempt("make private", lambda: call("mount", None, b"/", None,
+                                                       ctypes.c_ulong(0x4000 | 1 << 18), None))
+        return run
+    assert in_child(child(False)) == ["make private ok"]
+    assert in_child(child(True)) == ["make private EPERM"]       # even with every right granted on /
+
+
+@needs_landlock
+@pytest.mark.skipif(ABI > 7, reason="a newer Landlock ABI may mediate pathname Unix sockets")
+def test_pathname_unix_sockets_are_not_mediated_up_to_abi_7(tmp_path):
+    """A fact of this kernel, not a wish: Landlock up to ABI 7 does not check connect() to
+    a pathname Unix socket (only abstract ones are scoped), so a restricted process with no
+    rule for the socket's directory still connects; only listing the directory is refused."""
+    server = socket.socket(socket.AF_UNIX)
+    path = tmp_path / "engine.sock"
+    server.bind(str(path))
+    server.listen(1)
+    try:
+        def child():
+            apply.apply(rules_json([]), {})
+            c = socket.socket(socket.AF_UNIX)
+            yield attempt("connect", lambda: c.connect(str(path)))
+            c.close()
+            yield attempt("list its directory", lambda: os.listdir(tmp_path))
+        assert in_child(child) == ["connect ok", "list its directory EACCES"]
+    finally:
+        server.close()
+        path.unlink()

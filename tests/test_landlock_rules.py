@@ -173,6 +173,9 @@ def test_rights_table_matches_the_kernel():
 
 @pytest.mark.parametrize("body, field", [
     ("    landlock:\n      network: [listen]\n", "snippets.0.landlock.network"),
+    ("    landlock:\n      mount: false\n", "snippets.0.landlock.mount"),
+    ("    landlock:\n      mount: [yes]\n", "snippets.0.landlock.mount"),
+    ("    filesystem:\n      - path: /srv\n        access: rq\n", "snippets.0.filesystem.0.access"),
     ("    landlock:\n      scopes: [signal]\n", "snippets.0.landlock.scopes"),
     ("    landlock: [connect]\n", "snippets.0.landlock"),
     ("    landlock:\n      unscoped: []\n", "snippets.0.landlock.unscoped"),
@@ -185,7 +188,7 @@ def test_bad_landlock_keys_name_line_and_field(tmp_path, body, field):
     f.write_text("name: t\nsummary: s\nlabel: l\nsnippets:\n  - for: connected-plug\n" + body)
     with pytest.raises(CatalogueError) as err:
         load_interface(f)
-    assert err.value.field == field and err.value.line in (6, 7)
+    assert err.value.field == field and err.value.line in (6, 7, 8)
 
 
 def test_catalogue_network_interfaces_say_what_they_keep():
@@ -196,3 +199,62 @@ def test_catalogue_network_interfaces_say_what_they_keep():
             for name, iface in cat.items()}
     assert kept["network"] == ["connect"] and kept["network-bind"] == ["bind", "connect"]
     assert kept["network-observe"] == [] and kept["home"] == [] and kept["camera"] == []
+
+
+# --- `l`: listing a directory (read_dir alone) ---------------------------------------
+
+def test_home_lists_the_home_directory_itself(examples):
+    """home grants `$HOME/*` (entries without a leading dot) and `l` on $HOME itself, so
+    the app may list its home; `l` is read_dir only."""
+    fs = fs_of(generate(context(examples, "snap.notes.notes")))
+    assert fs["$SNAP_REAL_HOME"] == {"path": "$SNAP_REAL_HOME", "access": "l", "from": ["home"]}
+    assert fs["$SNAP_REAL_HOME/*"]["access"] == "rw"
+    assert rights_table()["7"]["l"] == ["read_dir"] and rights_for("l", 1) == ["read_dir"]
+    hello = fs_of(generate(context(examples, "snap.hello.hello")))
+    assert "$SNAP_REAL_HOME" not in hello                           # home is not hello's
+
+
+def test_l_merges_into_r_and_coverage_counts_rights():
+    snap = Snap(name="m", version="1", revision="x1", path="/s")
+
+    def fs(*rules):
+        grants = tuple(Grant(f"i{n}", "connected-plug", f"m:i{n}", f":i{n}", (), {"filesystem": [r]})
+                       for n, r in enumerate(rules))
+        return fs_of(generate(TagContext("snap.m.m", snap, "m", None, "classic", grants)))
+
+    assert fs({"path": "/srv/a", "access": "l"}, {"path": "/srv/a", "access": "r"})["/srv/a"]["access"] == "r"
+    assert fs({"path": "/srv/a", "access": "lw"})["/srv/a"]["access"] == "wl"
+    # a list-only rule under a readable directory adds nothing; a readable one under a listable one does
+    assert "/srv/a/b" not in fs({"path": "/srv/a", "access": "r"}, {"path": "/srv/a/b", "access": "l"})
+    assert fs({"path": "/srv/a", "access": "l"}, {"path": "/srv/a/b", "access": "r"})["/srv/a/b"]["access"] == "r"
+    assert "/etc/x" not in fs({"path": "/etc/x", "access": "l"})                 # /etc is readable (base)
+
+
+# --- `landlock: {mount: true}`: interfaces that let the app mount ---------------------
+
+MOUNT_CALLS = {"mount", "umount", "umount2", "pivot_root", "fsopen", "fsmount", "fsconfig", "fspick", "move_mount",
+               "open_tree", "mount_setattr"}
+
+
+def test_mount_grants_are_recorded(examples):
+    assert generate(context(examples, "snap.containerd-lite.daemon"))["mount-granted-by"] == ["docker-support"]
+    for tag in ("snap.containerd-lite.ctl", "snap.hello.hello", "snap.vm-manager.vm-manager"):
+        assert generate(context(examples, tag))["mount-granted-by"] == [], tag
+
+
+def test_catalogue_interfaces_that_grant_mounting_say_so():
+    """Every snippet whose seccomp allows a mount call declares `landlock: {mount: true}`,
+    and no other does: the plan skips Landlock exactly for the apps that may mount."""
+    from backends.native.interfaces.catalogue import load_catalogue
+
+    says, grants = set(), set()
+    for name, iface in load_catalogue().items():
+        for block in iface.snippets:
+            words = {ln.split()[0] for ln in (block.get("seccomp") or "").splitlines()
+                     if ln.strip() and not ln.lstrip().startswith("#")}
+            if words & MOUNT_CALLS:
+                grants.add(name)
+            if (block.get("landlock") or {}).get("mount") is True:
+                says.add(name)
+                assert words & MOUNT_CALLS, f"{name}: landlock mount in a block whose seccomp grants no mount"
+    assert says == grants == {"docker-support", "fuse-support", "network-control"}

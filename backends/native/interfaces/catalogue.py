@@ -37,10 +37,12 @@ WHEN_KEYS = {"system", "plug-attributes", "slot-attributes"}
 UDEV_KEYS = {"subsystem", "kernel", "attrs", "env"}
 ATTR_TYPES = {"bool", "int", "string", "path", "list"}
 ATTR_KEYS = {"type", "items", "default", "default-name", "required", "enum", "pattern", "description"}
-FS_ACCESS = re.compile(r"[rwx]+")
+FS_ACCESS = re.compile(r"[rwxl]+")
 # What a `landlock` snippet key may lift: TCP rights kept (Landlock ABI >= 4) and
-# scopes left open (ABI >= 6).
+# scopes left open (ABI >= 6); `mount: true` says the grant lets the app mount, which
+# no Landlock-restricted process may do (the launcher then applies no Landlock at all).
 LANDLOCK_KEYS = {"network": ("connect", "bind"), "unscoped": ("signal", "abstract-unix-socket")}
+LANDLOCK_FLAGS = {"mount"}
 
 
 class Catalogue(dict):
@@ -159,12 +161,16 @@ def _check_snippet(doc: Document, path: tuple, sn: Any, schema: dict) -> None:
                                          or pth.startswith("$SNAP")), doc, p + ("path",), "an absolute path or one under $HOME")
         _check("*" not in pth.rpartition("/")[0], doc, p + ("path",), "`*` is allowed only in the last component")
         _check(isinstance(rule["access"], str) and FS_ACCESS.fullmatch(rule["access"]), doc, p + ("access",),
-               "access letters from r, w, x")
+               "access letters from r, w, x, l")
     if "landlock" in sn:
         ll = sn["landlock"]
-        _check(isinstance(ll, dict) and ll, doc, path + ("landlock",), "a map with network and/or unscoped")
+        _check(isinstance(ll, dict) and ll, doc, path + ("landlock",), "a map with network, unscoped and/or mount")
         for k, v in ll.items():
-            _check(k in LANDLOCK_KEYS, doc, path + ("landlock", k), f"unknown landlock key {k!r}")
+            _check(k in LANDLOCK_KEYS or k in LANDLOCK_FLAGS, doc, path + ("landlock", k),
+                   f"unknown landlock key {k!r}")
+            if k in LANDLOCK_FLAGS:
+                _check(v is True, doc, path + ("landlock", k), "true (leave the key out otherwise)")
+                continue
             allowed = LANDLOCK_KEYS[k]
             _check(isinstance(v, list) and v and all(x in allowed for x in v), doc, path + ("landlock", k),
                    f"a list of {', '.join(allowed)}")

@@ -5,13 +5,17 @@ The output is plain JSON data that the launcher turns into a Landlock ruleset
 (landlock_create_ruleset, landlock_add_rule, landlock_restrict_self) for the ABI
 the running kernel has:
 
-* `fs`: path rules, each with access letters (r, w, x). Paths may start with a
+* `fs`: path rules, each with access letters (r, w, x, l). Paths may start with a
   variable ($SNAP, $SNAP_DATA, $SNAP_USER_DATA, $SNAP_REAL_HOME ...) that the
   launcher expands from the launch plan's environment; a rule whose last
   component holds a glob (`*`, `?`, `[...]`) is a pattern the launcher expands
   at launch as the shell does (names starting with a dot only match a pattern
   that starts with one, so `$SNAP_REAL_HOME/*` leaves hidden files out); a path
-  that does not exist at launch is skipped.
+  that does not exist at launch is skipped. `l` is read_dir alone, for listing a
+  directory whose entries are not all granted (the home directory): Landlock rights
+  hold for everything beneath the directory a rule names, so `l` lets the app list
+  every directory below it too (hidden ones included), though it reads no file there
+  that another rule does not grant.
 * `rights`: for each ABI 1..7, the access rights each letter stands for and the
   rights the ruleset handles (everything that ABI can restrict). The launcher
   takes the entry of min(running ABI, 7). `file-rights` are the only rights a
@@ -25,7 +29,10 @@ the running kernel has:
   the exec'd app reach the audit log.
 
 Interfaces say what they lift in their data (`landlock: {network: [...],
-unscoped: [...]}`, FORMAT.md); nothing here names an interface.
+unscoped: [...]}`, FORMAT.md); nothing here names an interface. An interface that
+lets its apps mount says so (`landlock: {mount: true}`): Landlock refuses mount,
+umount and pivot_root to every process it restricts, so the launch plan skips the
+Landlock step for such an app (`mount_grants`), and these rules are then not applied.
 """
 from __future__ import annotations
 
@@ -47,13 +54,17 @@ FS_RIGHTS: tuple[tuple[str, int], ...] = (
 FILE_RIGHTS = ("execute", "write_file", "read_file", "truncate", "ioctl_dev")
 
 # What each access letter of the interface format stands for. Creating device
-# nodes (make_char, make_block) is never granted.
+# nodes (make_char, make_block) is never granted. `l` (list) is read_dir alone: on a
+# directory it lets the app list it, and, as every Landlock right, every directory
+# beneath it; `r` includes it.
 LETTER_RIGHTS: dict[str, tuple[str, ...]] = {
     "r": ("read_file", "read_dir"),
     "w": ("write_file", "remove_dir", "remove_file", "make_dir", "make_reg", "make_sock", "make_fifo",
           "make_sym", "refer", "truncate", "ioctl_dev"),
     "x": ("execute",),
+    "l": ("read_dir",),
 }
+LETTERS = "rwxl"
 NET_RIGHTS = {"bind": ("bind_tcp", 4), "connect": ("connect_tcp", 4)}
 SCOPES = {"abstract-unix-socket": ("abstract_unix_socket", 6), "signal": ("signal", 6)}
 
@@ -123,6 +134,10 @@ def _normalise(path: str) -> str:
     return path
 
 
+def _rights_of(letters: str) -> set[str]:
+    return {r for c in letters for r in LETTER_RIGHTS[c]}
+
+
 def _covered(path: str, access: str, rules: dict[str, dict]) -> bool:
     """Whether a rule on a directory above `path` already grants all of `access`
     (a directory's rule covers everything beneath it): such a rule is redundant."""
@@ -132,14 +147,24 @@ def _covered(path: str, access: str, rules: dict[str, dict]) -> bool:
         if not parent:
             break
         above = rules.get(parent)
-        if above is not None and not _is_pattern(parent) and set(access) <= set(above["access"]):
+        if above is not None and not _is_pattern(parent) and _rights_of(access) <= _rights_of(above["access"]):
             return True
     return False
 
 
 def _letters(*parts: str) -> str:
+    """The letters of `parts` merged, in the order r w x l; `l` is left out beside `r`,
+    which includes it."""
     have = set("".join(parts))
-    return "".join(c for c in "rwx" if c in have)
+    if "r" in have:
+        have.discard("l")
+    return "".join(c for c in LETTERS if c in have)
+
+
+def mount_grants(ctx: "TagContext") -> list[str]:
+    """The connected interfaces whose data says they let the app mount (`landlock:
+    {mount: true}`), sorted. Landlock refuses every mount to a restricted process."""
+    return sorted({grant.interface for grant, body in ctx.bodies("landlock") if (body or {}).get("mount") is True})
 
 
 def generate(ctx: "TagContext") -> dict[str, Any]:
@@ -206,6 +231,9 @@ def generate(ctx: "TagContext") -> dict[str, Any]:
         # Without log_new_exec_on the kernel does not log denials of the program
         # exec'd after landlock_restrict_self, which is the app.
         "restrict-self": {"min-abi": 7, "flags": ["log_new_exec_on"]},
+        # Interfaces that let the app mount: where any does, the launch plan skips the
+        # Landlock step and none of the rules above is applied.
+        "mount-granted-by": mount_grants(ctx),
     }
 
 

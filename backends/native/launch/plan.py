@@ -25,6 +25,7 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..landlock.rules import mount_grants
 from ..profiles.paths import artifact_paths, private_tmp_dir
 from . import capabilities
 
@@ -106,6 +107,10 @@ def _step(step_name: str, why: str, /, **params: Any) -> dict:
     step = {"step": step_name, "why": why}
     step.update(params)
     return step
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _under(path: str, top: str) -> bool:
@@ -275,6 +280,10 @@ def generate(ctx: "TagContext", *, root: Path) -> dict[str, Any]:
         landlock["skip"] = "classic confinement: no filesystem restriction"
     elif devmode:
         landlock["skip"] = "devmode: Landlock has no complain mode, so it is not applied"
+    elif mounters := mount_grants(ctx):
+        landlock["skip"] = (f"Landlock forbids every mount to a restricted process; {_and(mounters)} "
+                            f"grant{'s' if len(mounters) == 1 else ''} mounting, so the app gets no Landlock "
+                            "rule (filesystem, TCP, scopes); the other steps are not affected by this")
     keep = capabilities.granted(text for _, text in ctx.bodies("apparmor"))
     caps = _step("capabilities", "capabilities no interface grants leave the bounding, inheritable and ambient "
                  "sets, so the app cannot use them even as root: AppArmor refuses the same where the kernel has "
