@@ -127,3 +127,84 @@ def test_split_target(target, want):
 def test_split_target_refuses(target):
     with pytest.raises(runner.LaunchError):
         runner._split_target(target)
+
+
+# ---- the device cgroup joined from inside (the launcher's child) -------------------------
+
+def _devices_line(pid: int) -> str:
+    with open(f"/proc/{pid}/cgroup") as f:
+        return next((line.strip() for line in f if ":devices:" in line), "")
+
+
+def _v1_writable() -> bool:
+    from backends.native.launch import devcgroup
+    m = devcgroup.find_mounts()
+    return bool(m["v1"] and m["v1-writable"])
+
+
+@pytest.mark.skipif(not (ROOT and _v1_writable()), reason="needs root and a writable cgroup v1 devices controller")
+def test_a_child_joins_the_v1_device_cgroup_by_itself_and_is_put_back_where_it_came_from():
+    from backends.native.launch import devcgroup
+
+    step = {"common": [{"type": "c", "major": 1, "minor": 3, "access": "rwm", "node": "/dev/null"}],
+            "matches": []}
+    cg = devcgroup.setup(step, "snap.partstest.app", mode="v1")
+    pid = 0
+    hold_r = hold_w = -1
+    try:
+        fd = cg.self_attach_fd()
+        assert fd is not None and os.get_inheritable(fd) is False       # close-on-exec: never the app's
+        rules_before = cg.kernel_rules()
+        report_r, report_w = os.pipe()
+        hold_r, hold_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:                     # single-threaded: fork copied one thread
+            try:
+                devcgroup.join(fd)
+                out = []
+                for node in ("/dev/null", "/dev/zero"):
+                    try:
+                        os.close(os.open(node, os.O_RDONLY))
+                        out.append("ok")
+                    except PermissionError:
+                        out.append("EPERM")
+                os.write(report_w, " ".join(out).encode())
+                os.read(hold_r, 1)       # stay inside until the test lets go
+            finally:
+                os._exit(0)
+        os.close(fd)
+        os.close(report_w)
+        assert os.read(report_r, 100) == b"ok EPERM"
+        os.close(report_r)
+        assert cg.pids() == [pid]
+        assert _devices_line(pid).endswith(cg.path[len(cg.mount):])
+        assert cg.kernel_rules() == rules_before == {"c 1:3 rwm"}
+        # removed while the child is still inside: it goes back to this process's cgroup
+        cg.remove()
+        assert not os.path.exists(cg.path)
+        assert _devices_line(pid) == _devices_line(os.getpid())
+    finally:
+        if pid:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+        for f in (hold_r, hold_w):
+            if f >= 0:
+                os.close(f)
+        cg.remove()
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root to make a device cgroup")
+def test_v2_device_cgroup_has_no_self_join_and_is_attached_by_pid():
+    from backends.native.launch import devcgroup
+
+    if not devcgroup.find_mounts()["v2"]:
+        pytest.skip("no cgroup2 mount")
+    cg = devcgroup.setup({"common": [], "matches": []}, "snap.partstest.app", mode="v2")
+    try:
+        assert cg.self_attach_fd() is None
+    finally:
+        cg.remove()
+    assert not os.path.exists(cg.path)

@@ -557,7 +557,9 @@ def test_unprivileged_may_not_choose_another_user(public_root):
 HEAVY = ("yaml", "pyseccomp", "pyudev", "textual", "rich", "backends.native.engine",
          "backends.native.interfaces", "backends.native.interfaces.catalogue", "backends.native.manifest",
          "backends.native.launch.plan", "backends.native.landlock.rules", "backends.native.seccomp.compiler",
-         "backends.model", "argparse", "json", "hashlib", "typing_extensions")
+         "backends.model", "argparse", "json", "hashlib", "typing_extensions",
+         # each costs the launch milliseconds: ctypes_lite and _json stand in for the first two
+         "ctypes", "re", "typing", "threading", "enum", "struct")
 
 
 @pytest.mark.parametrize("mode", ["explain", "run"])

@@ -3,23 +3,34 @@
 Run: .venv/bin/python tests/bench/bench_launch.py [--runs 40] [--keep]
 
 In one run, interleaved (one of each per round, so that load on the machine hits
-all alike), the median wall time of:
+all alike), the wall time of:
 
-  confine   confine --root R run trivial       every layer this kernel has (the steps
-                                               are printed first, from --explain)
-  bwrap     bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --unshare-all PROG
-  bare      PROG
+  confine        confine --root R run trivial   every layer this kernel has (the
+                                                steps are printed first, from --explain)
+  bwrap          bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --unshare-all PROG
+  bare           PROG
 
-where PROG is the trivial snap's bin/true (a copy of /bin/true), and for reference
-the interpreter alone (`python -c pass`, `python -S -c pass`), `confine run
---explain` (everything but the fork, the cgroup and the exec) and `confine run
-hello.hello` (the example, a shell script that runs about 15 programs).
+where PROG is the trivial snap's bin/true (a copy of /bin/true): the same program
+on every side. `confine` is the console script of confine *installed* as a user
+would have it, not of the development checkout: the package is copied into a
+scratch venv's site-packages, compiled to bytecode, and its `confine` script is
+written by this pip's own script maker (what `pip install .` does; the script
+pip writes is printed, since pip before 25.0 makes it `import re`). The
+checkout's editable install is measured too, for reference: its `.pth` finder
+imports pathlib, re, urllib and more at every start, which no installed copy
+pays.
 
-`confine` is the `confine` console script when it knows `run`, else
-`python -m backends.cli_run`. Python runs with bytecode caching on (into a
-scratch PYTHONPYCACHEPREFIX, warmed first), as an installed confine would.
-Printed: medians, and the ratios confine/bwrap (goal <= 2.0) and confine/bare.
-Nothing is asserted. Needs root and bwrap (Debian package bubblewrap).
+For reference, also: the interpreter alone (`python -c pass`, `python -I -S -c
+pass`: the floor of any launcher written in Python), `confine run` through a
+lean wrapper (`python -I -S`, site-packages put on sys.path by hand: no site, no
+.pth files, no `re`; not what pip writes), `confine run --explain` (everything
+but the cgroup, the fork and the exec) and `confine run hello.hello` next to
+bwrap running the same hello script (about 15 programs).
+
+Printed: medians and minimums, and the ratios confine/bwrap (goal <= 2.0),
+confine/bare, interpreter/bwrap. Nothing is asserted. Needs root and bwrap
+(Debian package bubblewrap). Leaves nothing behind (the scratch root and venv,
+the data directories the runs create on the host) unless --keep.
 """
 from __future__ import annotations
 
@@ -48,21 +59,46 @@ apps:
     command: bin/true
 """
 
+# writes the console script as the running pip would (run by the checkout's interpreter)
+SCRIPT_MAKER = r"""
+import sys
+bindir, python = sys.argv[1], sys.argv[2]
+try:
+    from pip._internal.operations.install.wheel import PipScriptMaker as Maker
+except ImportError:
+    from pip._vendor.distlib.scripts import ScriptMaker as Maker
+m = Maker(None, bindir)
+m.clobber = True
+m.variants = {""}
+m.set_mode = True
+m.executable = python
+m.make("confine = backends.cli:main")
+"""
 
-def sh(cmd, env=None, check=True) -> subprocess.CompletedProcess:
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+LEAN = ("import sys; sys.path.append({site!r}); from backends.cli_run import main_exit; "
+        "main_exit(sys.argv[1:])")
+
+
+def sh(cmd, env=None, check=True, cwd=REPO) -> subprocess.CompletedProcess:
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     if check and p.returncode != 0:
         sys.exit(f"failed ({p.returncode}): {' '.join(map(str, cmd))}\n{p.stdout}{p.stderr}")
     return p
 
 
-def confine_command(env) -> tuple[list[str], str]:
-    script = Path(sys.executable).with_name("confine")
-    if script.exists():
-        p = subprocess.run([str(script), "run", "--help"], capture_output=True, text=True, env=env)
-        if p.returncode == 0:
-            return [str(script)], f"{script} (console script)"
-    return [sys.executable, "-m", "backends.cli_run"], f"{sys.executable} -m backends.cli_run (cli.py lacks `run`)"
+def install_copy(base: Path, env: dict) -> tuple[Path, Path]:
+    """A venv holding confine as installed (no editable finder), with bytecode; (python, site-packages)."""
+    venv = base / "venv"
+    sh([sys.executable, "-m", "venv", "--without-pip", str(venv)], env)
+    py = venv / "bin" / "python"
+    site = Path(sh([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env).stdout.strip())
+    for pkg in ("backends", "confine_tui"):
+        shutil.copytree(REPO / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    sh([str(py), "-m", "compileall", "-q", str(site / "backends"), str(site / "confine_tui")], env)
+    p = sh([sys.executable, "-c", SCRIPT_MAKER, str(venv / "bin"), str(py)], env, check=False)
+    if p.returncode != 0 or not (venv / "bin" / "confine").exists():
+        sys.exit(f"cannot write the console script with pip's script maker: {p.stderr}")
+    return py, site
 
 
 def timed(cmd, env) -> float:
@@ -77,7 +113,7 @@ def timed(cmd, env) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=40)
-    ap.add_argument("--keep", action="store_true", help="keep the scratch root")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch root and venv")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root (the device cgroup)")
@@ -91,9 +127,9 @@ def main() -> int:
     # not under /tmp: bwrap --tmpfs /tmp would hide the program (a real snap lives in /snap)
     base = Path(tempfile.mkdtemp(prefix="confine-bench-launch-", dir="/var/tmp"))
     os.chmod(base, 0o755)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
-    env["PYTHONPATH"] = str(REPO)
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "PYTHONPYCACHEPREFIX", "PYTHONHOME")}
+    dev_env = dict(clean, PYTHONPYCACHEPREFIX=str(base / "pycache"), PYTHONPATH=str(REPO))
     root = base / "root"
     try:
         snapdir = base / "trivial"
@@ -101,46 +137,66 @@ def main() -> int:
         (snapdir / "bin").mkdir()
         (snapdir / "meta" / "snap.yaml").write_text(TRIVIAL_YAML)
         shutil.copy("/bin/true", snapdir / "bin" / "true")
-        sh([sys.executable, "-m", "backends.cli", "--root", str(root), "install", "--examples"], env)
-        sh([sys.executable, "-m", "backends.cli", "--root", str(root), "install", str(snapdir)], env)
+        sh([sys.executable, "-m", "backends.cli", "--root", str(root), "install", "--examples"], dev_env)
+        sh([sys.executable, "-m", "backends.cli", "--root", str(root), "install", str(snapdir)], dev_env)
         prog = str(root / "snaps" / "trivial" / "x1" / "bin" / "true")
-        confine, how = confine_command(env)
+        hello = str(root / "snaps" / "hello" / "x1" / "bin" / "hello")
 
-        explain = json.loads(sh(confine + ["--root", str(root), "run", "--explain", "--json", "trivial"], env).stdout)
-        cases = {
-            "confine": confine + ["--root", str(root), "run", "trivial"],
-            "bwrap": [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                      "--unshare-all", prog],
-            "bare": [prog],
-            "python -c pass": [sys.executable, "-c", "pass"],
-            "python -S -c pass": [sys.executable, "-S", "-c", "pass"],
-            "confine --explain": confine + ["--root", str(root), "run", "--explain", "trivial"],
-            "confine hello": confine + ["--root", str(root), "run", "hello.hello"],
+        py, site = install_copy(base, clean)
+        confine = [str(py.parent / "confine")]
+        wrapper = (py.parent / "confine").read_text().splitlines()
+        dev_confine = [str(Path(sys.executable).with_name("confine"))]
+        lean = [str(py), "-I", "-S", "-c", LEAN.format(site=str(site))]
+        r = ["--root", str(root), "run"]
+
+        explain = json.loads(sh(confine + r + ["--explain", "--json", "trivial"], clean, cwd="/").stdout)
+        bw = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-all"]
+        cases = {                                        # name: (command, environment)
+            "confine": (confine + r + ["trivial"], clean),
+            "bwrap": (bw + [prog], clean),
+            "bare": ([prog], clean),
+            "python -c pass": ([str(py), "-c", "pass"], clean),
+            "python -I -S -c pass": ([str(py), "-I", "-S", "-c", "pass"], clean),
+            "confine, lean wrapper": (lean + r + ["trivial"], clean),
+            "confine, editable": (dev_confine + r + ["trivial"], dev_env),
+            "confine --explain": (confine + r + ["--explain", "trivial"], clean),
+            "confine hello": (confine + r + ["hello.hello"], clean),
+            "bwrap hello": (bw + [hello], clean),
         }
-        for cmd in cases.values():                       # warm up: bytecode, page cache
+        if not Path(dev_confine[0]).exists():
+            del cases["confine, editable"]
+        for cmd, env in cases.values():                  # warm up: bytecode, page cache
             for _ in range(2):
                 timed(cmd, env)
         times: dict[str, list[float]] = {k: [] for k in cases}
         for _ in range(a.runs):
-            for name, cmd in cases.items():
+            for name, (cmd, env) in cases.items():
                 times[name].append(timed(cmd, env))
         med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+        mins = {k: min(v) * 1000 for k, v in times.items()}
 
-        print(f"confine run of {prog} on {os.uname().release}, {a.runs} interleaved runs each; confine = {how}")
+        print(f"confine run of {prog} on {os.uname().release}, Python {sys.version.split()[0]}, "
+              f"{a.runs} interleaved runs each")
+        print(f"confine = {confine[0]}: an installed copy; its console script (by this pip) reads:")
+        for line in wrapper[1:]:
+            print(f"    {line}")
         print("steps (confine run --explain trivial):")
         for s in explain["steps"]:
             print(f"  {s['step']:<17} {s['status']:<8} {s['reason'][:90]}")
         print()
-        print(f"{'case':<20} {'median ms':>10} {'min ms':>8}")
+        print(f"{'case':<24} {'median ms':>10} {'min ms':>8}")
         for k in cases:
-            print(f"{k:<20} {med[k]:>10.2f} {min(times[k]) * 1000:>8.2f}")
+            print(f"{k:<24} {med[k]:>10.2f} {mins[k]:>8.2f}")
         print()
         ratio = med["confine"] / med["bwrap"]
         print(f"confine / bwrap = {ratio:.2f}  (goal <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'})")
-        mins = {k: min(v) * 1000 for k, v in times.items()}
         print(f"  (fastest runs: confine / bwrap = {mins['confine'] / mins['bwrap']:.2f}; less sensitive to load)")
+        print(f"  lean wrapper / bwrap = {med['confine, lean wrapper'] / med['bwrap']:.2f}")
+        print(f"  the floor: python -c pass / bwrap = {med['python -c pass'] / med['bwrap']:.2f}, "
+              f"python -I -S -c pass / bwrap = {med['python -I -S -c pass'] / med['bwrap']:.2f}")
         print(f"confine / bare  = {med['confine'] / med['bare']:.2f}")
         print(f"bwrap / bare    = {med['bwrap'] / med['bare']:.2f}")
+        print(f"hello: confine / bwrap = {med['confine hello'] / med['bwrap hello']:.2f} (the same script on both)")
         print(f"interpreter start (python -c pass) is {med['python -c pass'] / med['confine'] * 100:.0f}% of "
               f"confine's median; confine minus interpreter = {med['confine'] - med['python -c pass']:.2f} ms")
     finally:

@@ -19,9 +19,10 @@ caller's user namespace: the launcher holds the latter at this point.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import stat
+
+from ..launch import ctypes_lite as ctypes   # not `import ctypes`: 3 ms of a launch (see ctypes_lite)
 
 NR_CREATE_RULESET = 444
 NR_ADD_RULE = 445

@@ -13,9 +13,9 @@ Standard library and ctypes only: the launcher's fast path imports this.
 """
 from __future__ import annotations
 
-import ctypes
 import os
-import re
+
+from . import ctypes_lite as ctypes        # not `import ctypes`: 3 ms of a launch (see ctypes_lite)
 
 # Linux capability numbers (linux/capability.h), by AppArmor's names for them.
 NAMES = (
@@ -29,17 +29,23 @@ NAMES = (
 NUMBER = {name: n for n, name in enumerate(NAMES)}
 ALL = "all"
 
-# `capability,` or `[audit] [allow] capability NAME [NAME]...,` (deny rules grant nothing)
-_RULE = re.compile(r"\s*(?:audit\s+)?(?:allow\s+)?capability((?:\s+[a-z_]+)*)\s*,\s*")
+# `capability,` or `[audit] [allow] capability NAME [NAME]...,` (deny rules grant nothing);
+# compiled on first use: `re` is not imported on the launcher's fast path
+_RULE_TEXT = r"\s*(?:audit\s+)?(?:allow\s+)?capability((?:\s+[a-z_]+)*)\s*,\s*"
+_rule: list = []
 
 
 def granted(texts) -> list[str] | str:
     """The capabilities the AppArmor snippets `texts` grant: sorted names, or ALL
     for a bare `capability,`. Unknown names are ignored (newer AppArmor)."""
+    if not _rule:
+        import re
+        _rule.append(re.compile(_RULE_TEXT))
+    rule = _rule[0]
     names: set[str] = set()
     for text in texts:
         for line in str(text or "").split("\n"):
-            m = _RULE.fullmatch(line.split("#", 1)[0])
+            m = rule.fullmatch(line.split("#", 1)[0])
             if not m:
                 continue
             words = m.group(1).split()

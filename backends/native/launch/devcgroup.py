@@ -17,6 +17,10 @@ the devices that the app's device matches select among those pyudev lists from
   call, so hotplug never reloads or swaps a program and there is no window in
   which the cgroup has no program.
 
+The app's process enters the cgroup by itself where it can do so cheaply
+(v1: `self_attach_fd()` before the fork, `join(fd)` in the single-threaded
+child, which writes 0 to `tasks`); else the launcher calls `attach(pid)`.
+
 `mode="v1"` or `mode="v2"` forces one (tests force v2 even where v1 is mounted:
 the kernel runs the v2 program and then the v1 check, so each restricts on its
 own). A layer that cannot be used raises DeviceCgroupError naming it; the
@@ -31,17 +35,18 @@ from __future__ import annotations
 
 import errno
 import os
-import struct
-import threading
 import time
-from typing import TYPE_CHECKING, Any, Iterable
+from _thread import RLock          # threading itself is imported only by the hotplug monitor
+# struct and ctypes are imported where bpf(2) is called (cgroup v2 only): not on a v1 launch's path
 
 from ...errors import ConfineError
 
+TYPE_CHECKING = False               # typing costs milliseconds to import: annotations only
 if TYPE_CHECKING:  # pragma: no cover - ctypes is imported where bpf(2) is called (v2 only)
     import ctypes
+    from typing import Any, Iterable
 
-__all__ = ["DeviceCgroup", "DeviceCgroupError", "setup", "find_mounts", "matched_devices", "remove_stale"]
+__all__ = ["DeviceCgroup", "DeviceCgroupError", "setup", "find_mounts", "matched_devices", "remove_stale", "join"]
 
 SUBDIR = "confine"
 ACCESS_BITS = {"m": 1, "r": 2, "w": 4}          # BPF_DEVCG_ACC_MKNOD, _READ, _WRITE
@@ -242,6 +247,7 @@ def _bpf(cmd: int, attr: ctypes.Array) -> int:
 
 
 def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
+    import struct
     return struct.pack("<BBhi", code, (src << 4) | dst, off, imm)
 
 
@@ -311,6 +317,7 @@ def device_program(map_fd: int) -> bytes:
 
 
 def _attr(fmt: str, *values, offset: int = 0) -> ctypes.Array:
+    import struct
     import ctypes
     buf = ctypes.create_string_buffer(_ATTR_SIZE)
     struct.pack_into(fmt, buf, offset, *values)
@@ -318,6 +325,7 @@ def _attr(fmt: str, *values, offset: int = 0) -> ctypes.Array:
 
 
 def _map_create(name: bytes) -> int:
+    import struct
     import ctypes
     attr = _attr("<IIIIII", BPF_MAP_TYPE_HASH, 12, 4, MAP_MAX_ENTRIES, 0, 0)
     struct.pack_into("16s", attr, 28, name[:15])
@@ -325,6 +333,7 @@ def _map_create(name: bytes) -> int:
 
 
 def _map_key(key: tuple) -> ctypes.Array:
+    import struct
     import ctypes
     t, major, minor = key
     return ctypes.create_string_buffer(struct.pack("<III", TYPE_CODES[t], ANY if major == "*" else major,
@@ -332,6 +341,7 @@ def _map_key(key: tuple) -> ctypes.Array:
 
 
 def _map_update(map_fd: int, key: tuple, bits: int) -> None:
+    import struct
     import ctypes
     k = _map_key(key)
     v = ctypes.create_string_buffer(struct.pack("<I", bits), 4)
@@ -346,6 +356,7 @@ def _map_delete(map_fd: int, key: tuple) -> None:
 
 def _map_items(map_fd: int) -> dict[tuple, int]:
     """Every entry of the map as the kernel holds it (walks BPF_MAP_GET_NEXT_KEY)."""
+    import struct
     import ctypes
     names = {v: k for k, v in TYPE_CODES.items()}
     out: dict[tuple, int] = {}
@@ -375,6 +386,7 @@ def _map_items(map_fd: int) -> dict[tuple, int]:
 
 
 def _prog_load(insns: bytes) -> int:
+    import struct
     import ctypes
     insn_buf = ctypes.create_string_buffer(insns, len(insns))
     license_buf = ctypes.create_string_buffer(b"GPL")
@@ -402,6 +414,7 @@ def _prog_load(insns: bytes) -> int:
 
 def _obj_id(fd: int) -> int | None:
     """The kernel id of a BPF program or map (the second u32 of its info)."""
+    import struct
     import ctypes
     info = ctypes.create_string_buffer(64)
     try:
@@ -428,7 +441,8 @@ class DeviceCgroup:
         self.common: set[tuple] = set()                       # keys granted by the plan's common list
         self.devices: dict[str, dict] = {}                    # devpath -> matched device (see matched_devices)
         self._homes: dict[int, str] = {}
-        self._lock = threading.RLock()
+        self._joined_from_here = False                       # processes joined through self_attach_fd()
+        self._lock = RLock()
         self.removed = False
 
     # subclasses: _create(), _allow(key, bits), _deny(key, bits, left), kernel_rules(), _headline(),
@@ -450,6 +464,30 @@ class DeviceCgroup:
                 fh.write(str(pid))
         except OSError as exc:
             raise DeviceCgroupError(f"cannot move pid {pid} into {self.path}: {exc.strerror}", self._layer) from exc
+
+    def self_attach_fd(self) -> int | None:
+        """An fd through which a single-threaded process moves itself into this
+        cgroup (`join(fd)`), or None where there is no cheap way (v2: the
+        supervisor calls attach(pid)).
+
+        Why: writing a pid to cgroup.procs (or 0 for the writer's whole thread
+        group) takes the global cgroup_threadgroup_rwsem for writing, which waits
+        for an RCU grace period: 5-15 ms on this kind of VM, the largest single
+        cost of a launch. A thread moving itself alone (0 written to a v1 `tasks`
+        file) skips that lock: 0.05 ms. The launcher's child is single-threaded
+        when it joins (fork copies one thread) and execs the app afterwards, so
+        the whole app is inside. Open before the fork (close-on-exec, so the
+        app never holds it); the processes that join this way came from this
+        process's cgroup, where remove() puts back any still inside."""
+        if self.removed:
+            raise DeviceCgroupError(f"{self.path} was removed", self._layer)
+        fd = self._open_self_attach()
+        if fd is not None:
+            self._joined_from_here = True
+        return fd
+
+    def _open_self_attach(self) -> int | None:
+        return None
 
     def pids(self) -> list[int]:
         try:
@@ -512,16 +550,10 @@ class DeviceCgroup:
         with self._lock:
             if self.removed:
                 return
-            deadline = time.monotonic() + timeout
+            deadline = None
             while True:
-                for pid in self.pids():
-                    home = self._homes.get(pid)
-                    target = home if home and os.path.isdir(home) else self.mount
-                    try:
-                        with open(self._procs_file(target), "w") as fh:
-                            fh.write(str(pid))
-                    except OSError:
-                        pass                      # gone meanwhile, or exiting
+                # first try at once: after the launcher reaped the app the cgroup is
+                # usually empty already (a reaped task has left its css_set)
                 try:
                     self._before_rmdir()
                     os.rmdir(self.path)
@@ -529,18 +561,44 @@ class DeviceCgroup:
                 except FileNotFoundError:
                     break
                 except OSError as exc:
+                    if deadline is None:
+                        deadline = time.monotonic() + timeout
                     if exc.errno not in (errno.EBUSY, errno.ENOTEMPTY) or time.monotonic() > deadline:
                         raise DeviceCgroupError(f"cannot remove {self.path}: {exc.strerror} "
                                                 f"(pids inside: {self.pids()})", self._layer) from exc
-                    time.sleep(0.005)
+                if not self._evict():
+                    time.sleep(0.005)             # exiting tasks not yet gone
             self._teardown()
             self.removed = True
             _IN_USE.discard(self.path)
+
+    def _evict(self) -> bool:
+        """Move every process still inside back where it came from; whether any was listed."""
+        pids = self.pids()
+        fallback = self.mount
+        if self._joined_from_here:
+            fallback = _home_cgroup(os.getpid(), self.mode, self.mount) or self.mount
+        for pid in pids:
+            home = self._homes.get(pid) or fallback
+            target = home if os.path.normpath(home) != os.path.normpath(self.path) and os.path.isdir(home) \
+                else self.mount
+            try:
+                with open(self._procs_file(target), "w") as fh:
+                    fh.write(str(pid))
+            except OSError:
+                pass                      # gone meanwhile, or exiting
+        return bool(pids)
 
     def _before_rmdir(self) -> None:
         pass
 
     def _teardown(self) -> None:
+        pass
+
+    def _begin_batch(self) -> None:
+        pass
+
+    def _end_batch(self) -> None:
         pass
 
     def rule_lines(self) -> list[str]:
@@ -569,13 +627,37 @@ class V1DeviceCgroup(DeviceCgroup):
     mode = "v1"
     _layer = "cgroup-v1-devices"
 
+    _batch: dict[str, int] | None = None
+
     def _create(self) -> None:
         os.mkdir(self.path, 0o755)
         self._write("devices.deny", "a")
 
+    def _begin_batch(self) -> None:
+        """Until _end_batch(): keep each rule file open and write rule after rule into it
+        (one write(2) per rule, as the kernel parses one rule a write)."""
+        self._batch = {}
+
+    def _end_batch(self) -> None:
+        fds, self._batch = self._batch or {}, None
+        for fd in fds.values():
+            os.close(fd)
+
     def _write(self, name: str, text: str) -> None:
-        with open(os.path.join(self.path, name), "w") as fh:
-            fh.write(text)
+        fd = self._batch.get(name) if self._batch is not None else None
+        if fd is None:
+            fd = os.open(os.path.join(self.path, name), os.O_WRONLY | os.O_CLOEXEC)
+            if self._batch is None:
+                try:
+                    os.write(fd, text.encode())
+                finally:
+                    os.close(fd)
+                return
+            self._batch[name] = fd
+        os.write(fd, text.encode())
+
+    def _open_self_attach(self) -> int | None:
+        return os.open(os.path.join(self.path, "tasks"), os.O_WRONLY | os.O_CLOEXEC)
 
     def _allow(self, key: tuple, bits: int) -> None:
         self._write("devices.allow", _line(key, bits))
@@ -658,6 +740,15 @@ class V2DeviceCgroup(DeviceCgroup):
                 "the allow list is a BPF hash map that hotplug updates in place")
 
 
+def join(fd: int) -> None:
+    """In a single-threaded process: move the calling thread, hence the process, into
+    the cgroup whose self_attach_fd() `fd` is, then close `fd`. Raises OSError."""
+    try:
+        os.write(fd, b"0")
+    finally:
+        os.close(fd)
+
+
 # --- setup ---------------------------------------------------------------------------
 
 def _safe_name(tag: str) -> str:
@@ -689,20 +780,22 @@ def _run_dir(parent: str, tag: str, run_id: int) -> str:
 
 
 def setup(step: dict, tag: str | None = None, *, mode: str | None = None, devices: Iterable[Any] | None = None,
-          run_id: int | None = None) -> DeviceCgroup | None:
+          run_id: int | None = None, mounts: dict | None = None) -> DeviceCgroup | None:
     """The device cgroup of one run, built from the plan's `device-cgroup` step.
 
     None when the step says `skip`. `mode`: None (v1 where mounted, else v2),
     "v1" or "v2". `devices`: the devices to match (default: pyudev's listing of
-    /sys). `run_id` names the run (default: this process's pid). Nothing is
-    attached yet: the launcher calls `attach(pid)` for the app's process.
+    /sys). `run_id` names the run (default: this process's pid). `mounts`: what
+    find_mounts() returned, if the caller has it already. Nothing is attached
+    yet: the launcher calls `attach(pid)` for the app's process, or has it join
+    through `self_attach_fd()`.
     """
     if step.get("skip"):
         return None
     tag = _safe_name(tag or step.get("name") or "")
     if mode not in (None, "auto", "v1", "v2"):
         raise ValueError(f"device cgroup mode {mode!r}: v1, v2 or None")
-    mounts = find_mounts()
+    mounts = mounts or find_mounts()
     if mode in (None, "auto"):
         if mounts["v1"] and mounts["v1-writable"]:
             mode = "v1"
@@ -738,16 +831,25 @@ def setup(step: dict, tag: str | None = None, *, mode: str | None = None, device
 
     parent = os.path.join(mount, SUBDIR)
     try:
-        os.makedirs(parent, 0o755, exist_ok=True)
+        try:
+            os.mkdir(parent, 0o755)
+        except FileExistsError:
+            pass
+        except OSError:
+            os.makedirs(parent, 0o755, exist_ok=True)
     except OSError as exc:
         raise DeviceCgroupError(f"cannot create {parent}: {exc.strerror}", cls._layer) from exc
     cg = cls(tag, _run_dir(parent, tag, run_id if run_id is not None else os.getpid()), mount)
     try:
-        cg._create()
-        for t, major, minor, acc, why, common in grants:
-            cg.allow(t, major, minor, acc, why)
-            if common:
-                cg.common.update(_keys(t, major, minor))
+        cg._begin_batch()
+        try:
+            cg._create()
+            for t, major, minor, acc, why, common in grants:
+                cg.allow(t, major, minor, acc, why)
+                if common:
+                    cg.common.update(_keys(t, major, minor))
+        finally:
+            cg._end_batch()
         for d in found:
             if d["devpath"]:
                 cg.devices[d["devpath"]] = d

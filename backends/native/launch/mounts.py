@@ -8,8 +8,9 @@ and the path.
 """
 from __future__ import annotations
 
-import ctypes
 import os
+
+from . import ctypes_lite as ctypes        # not `import ctypes`: 3 ms of a launch (see ctypes_lite)
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000

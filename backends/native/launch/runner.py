@@ -13,14 +13,20 @@ Process shape, as snap-confine and bwrap have it:
     verify the profiles, decide every step
     set up the device cgroup
     fork ------------------------------------> mount namespace, private /tmp, devpts,
-    put the child in the device cgroup           read-only /proc and /sys, masked paths,
+    (v2: put the child in the device cgroup)     read-only /proc and /sys, masked paths,
     start the hotplug monitor                    data directories
+                                               (v1: joins the device cgroup itself)
     release the child  ----- sync pipe ----->  (waits here: device-cgroup's place)
                                                AppArmor, Landlock, user, no_new_privs,
     forward SIGINT/SIGTERM/SIGHUP/SIGQUIT        seccomp deny + allow filters, execve
       (the terminal's interrupt and quit keys reach the app itself)
     wait; stop hotplug; remove the cgroup
     return the app's status (128+N when killed by signal N)
+
+Joining: a v1 child writes 0 to the cgroup's `tasks` through a descriptor the
+supervisor opened before the fork. Moving another process (a pid written to
+cgroup.procs) waits for an RCU grace period under the global threadgroup lock,
+5-15 ms here; a single-threaded process moving itself skips that lock.
 
 A step that fails in the child is reported by name through a close-on-exec error
 pipe (an empty pipe at EOF means the execve happened).
@@ -220,8 +226,8 @@ def _probe(name: str) -> tuple:
         return (abi > 0, why, abi)
     if name == "seccomp":
         from ..seccomp.load import _c
-        import ctypes
-        ctypes.set_errno(0)
+        from .ctypes_lite import set_errno
+        set_errno(0)
         if _c().prctl(21, 0, 0, 0, 0) < 0:                  # PR_GET_SECCOMP
             return (False, "the kernel has no seccomp (CONFIG_SECCOMP_FILTER unset)", None)
         return (True, "", None)
@@ -323,7 +329,7 @@ def _supervise(launch: Launch) -> int:
         if pid == 0:                                   # the child: never returns
             os.close(sync_w)
             os.close(err_r)
-            _child(launch, child_units, sync_r, err_w)
+            _child(launch, child_units, sync_r, err_w, dev if dev is not None and dev.applies else None)
         os.close(sync_r)
         os.close(err_w)
 
@@ -349,6 +355,8 @@ def _supervise(launch: Launch) -> int:
                 dev.attach(pid)
             step = "hotplug"
             if hot is not None and hot.applies:
+                import gc
+                gc.enable()        # a monitor thread for the app's lifetime: no garbage kept (main_exit turns it off)
                 hot.start()
         except BaseException as exc:
             _kill(pid)
@@ -409,8 +417,10 @@ def _read_all(fd: int) -> bytes:
         chunks.append(b)
 
 
-def _child(launch: Launch, units: list, sync_r: int, err_w: int) -> None:
-    """The app's process: every child step in plan order, then execve. Never returns."""
+def _child(launch: Launch, units: list, sync_r: int, err_w: int, dev=None) -> None:
+    """The app's process: every child step in plan order, then execve. Never returns.
+    `dev`: the device-cgroup unit, whose cgroup this process joins by itself where it
+    can (single-threaded here: fork copied one thread), before it waits to be released."""
     import _signal
 
     current = "start"
@@ -427,6 +437,8 @@ def _child(launch: Launch, units: list, sync_r: int, err_w: int) -> None:
             if name in ("device-cgroup", "hotplug", "apparmor", "landlock", "switch-user", "no-new-privs",
                         "seccomp", "exec") and not waited:
                 current = "device-cgroup"
+                if dev is not None:
+                    dev.child()
                 if os.read(sync_r, 1) != b"g":        # the supervisor gave up
                     os._exit(EXIT_LAUNCH_FAILED)
                 os.close(sync_r)

@@ -389,6 +389,8 @@ class DeviceCgroup(Unit):
     name = "device-cgroup"
     where = "supervisor"
     cg = None
+    mounts = None
+    join_fd = None          # the child joins the cgroup itself through this fd (v1); else attach(pid)
 
     def decide(self) -> None:
         la = self.launch
@@ -404,7 +406,7 @@ class DeviceCgroup(Unit):
                                                f"(backends/native/launch/devcgroup.py: {exc})")
             return
         self.module = devcgroup
-        found = devcgroup.find_mounts()
+        found = self.mounts = devcgroup.find_mounts()
         if found.get("v1") and found.get("v1-writable"):
             where = f"cgroup v1 devices controller at {found['v1']}"
         elif found.get("v2"):
@@ -431,16 +433,33 @@ class DeviceCgroup(Unit):
                     self.details.append("no device present now matches (hotplug adds those that appear)")
 
     def setup(self) -> None:
-        self.cg = self.module.setup(self.spec, self.launch.tag)
+        """Before the fork: make the cgroup, and open the fd the child joins it through
+        where the kernel has a cheap way (see devcgroup.DeviceCgroup.self_attach_fd)."""
+        self.cg = self.module.setup(self.spec, self.launch.tag, mounts=self.mounts)
         if self.cg is None:             # never run without the cgroup the plan asks for
             raise StepError("devcgroup.setup made no cgroup for a step that applies")
+        self.join_fd = self.cg.self_attach_fd()
         self.details = self.cg.explain().splitlines()
 
     def attach(self, pid: int) -> None:
+        """In the supervisor, after the fork: put the child in, unless it joins by itself."""
+        if self.join_fd is not None:
+            fd, self.join_fd = self.join_fd, None
+            os.close(fd)                # the child holds its own copy
+            return
         if self.cg is not None:
             self.cg.attach(pid)
 
+    def child(self) -> None:
+        """In the child, at this step's place: join the cgroup (when it joins by itself)."""
+        if self.join_fd is not None:
+            fd, self.join_fd = self.join_fd, None
+            self.module.join(fd)
+
     def cleanup(self) -> None:
+        if self.join_fd is not None:    # the fork never happened
+            fd, self.join_fd = self.join_fd, None
+            os.close(fd)
         if self.cg is not None:
             cg, self.cg = self.cg, None
             cg.remove()
