@@ -312,6 +312,38 @@ def test_a_restricted_process_may_not_mount():
 
 
 @needs_landlock
+@pytest.mark.skipif(os.geteuid() != 0, reason="a mount namespace of its own needs root")
+def test_an_app_that_may_mount_keeps_its_tcp_rules_and_may_mount():
+    """Rules whose app may mount (`mount-granted-by`) handle no filesystem right: the
+    process mounts, its files are not restricted, and TCP connect stays refused."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    rules = dict(rules_json([{"path": "/nonexistent-for-test", "access": "r", "from": ["t"]}]),
+                 **{"mount-granted-by": ["docker-support"]})
+    p = apply.prepare(rules, {}, ABI)
+    assert p.handled_fs == 0 and p.rules == [] and p.restricts()
+    assert any("filesystem not restricted (docker-support grants mounting" in n for n in p.notes)
+
+    def call(name, *args):
+        if getattr(libc, name)(*args) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+
+    def run():
+        apply.apply(rules, {})
+        call("unshare", ctypes.c_int(0x00020000))                               # CLONE_NEWNS
+        yield attempt("make private", lambda: call("mount", None, b"/", None, ctypes.c_ulong(0x4000 | 1 << 18),
+                                                   None))
+        yield attempt("read /etc/hostname", lambda: open("/etc/hostname").close())
+        s = socket.socket()
+        yield attempt("connect tcp", lambda: s.connect(("127.0.0.1", 9)))
+        s.close()
+    out = in_child(run)
+    assert out[:2] == ["make private ok", "read /etc/hostname ok"], out
+    assert out[2] == ("connect tcp EACCES" if ABI >= 4 else "connect tcp ECONNREFUSED"), out
+
+
+@needs_landlock
 @pytest.mark.skipif(ABI > 7, reason="a newer Landlock ABI may mediate pathname Unix sockets")
 def test_pathname_unix_sockets_are_not_mediated_up_to_abi_7(tmp_path):
     """A fact of this kernel, not a wish: Landlock up to ABI 7 does not check connect() to

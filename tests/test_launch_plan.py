@@ -198,17 +198,21 @@ def test_artifact_paths_layout(tmp_path):
     assert isinstance(p["launch"], Path)
 
 
-def test_interfaces_that_grant_mounting_skip_landlock(examples, tmp_path):
-    """Landlock refuses mount, umount and pivot_root to every process it restricts, so an
-    app whose interfaces let it mount (their data says `landlock: {mount: true}`) gets no
-    Landlock step, and the plan says which interface is why; the other steps stay."""
+def test_interfaces_that_grant_mounting_leave_the_filesystem_to_other_layers(examples, tmp_path):
+    """Landlock refuses mount, umount and pivot_root to every process whose domain restricts
+    the filesystem, so for an app whose interfaces let it mount (their data says `landlock:
+    {mount: true}`) the Landlock step restricts no path, only TCP and scopes, and the plan
+    says which interface is why; the other steps stay."""
     daemon = steps(generate(context(examples, "snap.containerd-lite.daemon"), root=examples.root))
-    assert daemon["landlock"]["skip"].startswith(
-        "Landlock forbids every mount to a restricted process; docker-support grants mounting")
+    assert "skip" not in daemon["landlock"]
+    assert daemon["landlock"]["filesystem"].startswith(
+        "not restricted: Landlock forbids every mount to a process whose domain restricts the filesystem, "
+        "and docker-support grants mounting")
     assert "skip" not in daemon["mount-namespace"] and "skip" not in daemon["no-new-privs"]
     for tag in ("snap.containerd-lite.ctl", "snap.container-client.client", "snap.nettool.nettool",
                 "snap.vm-manager.vm-manager"):
-        assert "skip" not in steps(generate(context(examples, tag), root=examples.root))["landlock"], tag
+        step = steps(generate(context(examples, tag), root=examples.root))["landlock"]
+        assert "skip" not in step and "filesystem" not in step, tag
     # the mechanism reads the data only: any interface may say it, and several are named
     from backends.native.profiles.context import Grant
     grants = tuple(Grant(name, "connected-plug", f"t:{name}", f":{name}", ("unconfined",), body)
@@ -216,8 +220,7 @@ def test_interfaces_that_grant_mounting_skip_landlock(examples, tmp_path):
                                       ("aa-mounter", {"landlock": {"mount": True}}),
                                       ("other", {"landlock": {"network": ["connect"]}})))
     s = steps(generate(replace(_ctx(), grants=grants), root=tmp_path))
-    assert s["landlock"]["skip"].startswith("Landlock forbids every mount to a restricted process; "
-                                            "aa-mounter and zz-mounter grant mounting")
+    assert "aa-mounter and zz-mounter grant mounting" in s["landlock"]["filesystem"]
     assert "skip" not in s["seccomp"] and "skip" not in s["capabilities"]
     # classic and devmode keep their own reasons
     classic = steps(generate(replace(_ctx(confinement="classic"), grants=grants), root=tmp_path))

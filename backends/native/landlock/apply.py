@@ -211,6 +211,10 @@ class Prepared:
         self.skipped: list[tuple[str, str, str]] = []     # (path as written, as expanded, why)
         self.notes: list[str] = []
 
+    def restricts(self) -> bool:
+        """Whether the ruleset restricts anything (the kernel refuses an empty one)."""
+        return bool(self.handled_fs or self.handled_net or self.scoped)
+
     def summary(self) -> str:
         parts = [f"ABI {self.abi} (rules for ABI {self.used_abi})", f"{len(self.rules)} path rules"]
         if self.skipped:
@@ -247,6 +251,16 @@ def prepare(rules: dict, variables: dict[str, str], abi: int) -> Prepared:
     if restrict and used >= int(restrict.get("min-abi", 7)):
         for f in restrict.get("flags", ()):
             out.restrict_flags |= RESTRICT_FLAGS[f]
+
+    mounters = rules.get("mount-granted-by") or []
+    if mounters:
+        # The kernel refuses every mount to a process whose Landlock domain restricts
+        # the filesystem; a domain that handles no filesystem right lets it mount. So an
+        # app that may mount keeps its TCP and scope restrictions, not its path rules.
+        out.handled_fs = 0
+        out.notes.append(f"filesystem not restricted ({', '.join(mounters)} "
+                         f"grant{'s' if len(mounters) == 1 else ''} mounting, which Landlock would refuse)")
+        return out
 
     for r in rules.get("fs", ()):
         written = r["path"]

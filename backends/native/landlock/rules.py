@@ -231,8 +231,9 @@ def generate(ctx: "TagContext") -> dict[str, Any]:
         # Without log_new_exec_on the kernel does not log denials of the program
         # exec'd after landlock_restrict_self, which is the app.
         "restrict-self": {"min-abi": 7, "flags": ["log_new_exec_on"]},
-        # Interfaces that let the app mount: where any does, the launch plan skips the
-        # Landlock step and none of the rules above is applied.
+        # Interfaces that let the app mount: where any does, the launcher handles no
+        # filesystem right (the kernel refuses mounts to a process whose domain does),
+        # so the `fs` rules above are not applied; TCP and scope rules still are.
         "mount-granted-by": mount_grants(ctx),
     }
 

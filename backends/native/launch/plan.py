@@ -281,9 +281,9 @@ def generate(ctx: "TagContext", *, root: Path) -> dict[str, Any]:
     elif devmode:
         landlock["skip"] = "devmode: Landlock has no complain mode, so it is not applied"
     elif mounters := mount_grants(ctx):
-        landlock["skip"] = (f"Landlock forbids every mount to a restricted process; {_and(mounters)} "
-                            f"grant{'s' if len(mounters) == 1 else ''} mounting, so the app gets no Landlock "
-                            "rule (filesystem, TCP, scopes); the other steps are not affected by this")
+        landlock["filesystem"] = (f"not restricted: Landlock forbids every mount to a process whose domain "
+                                  f"restricts the filesystem, and {_and(mounters)} grant"
+                                  f"{'s' if len(mounters) == 1 else ''} mounting; TCP and scope rules stay")
     keep = capabilities.granted(text for _, text in ctx.bodies("apparmor"))
     caps = _step("capabilities", "capabilities no interface grants leave the bounding, inheritable and ambient "
                  "sets, so the app cannot use them even as root: AppArmor refuses the same where the kernel has "

@@ -547,7 +547,10 @@ class Landlock(Unit):
         except (OSError, ValueError, KeyError) as exc:
             self.status, self.reason = ERROR, f"{self.spec.get('rules')}: {exc}"
             return
-        self.reason = p.summary() + " (paths as the host sees them now; resolved again inside)"
+        if not p.restricts():
+            return self.skip(p.summary() + ": nothing left for Landlock to restrict")
+        self.reason = p.summary() + (" (paths as the host sees them now; resolved again inside)" if p.handled_fs
+                                     else "")
         for r in p.rules:
             self.details.append(f"{r.path}: {r.access}" + ("" if r.is_dir else " (file)"))
         made = self.launch.will_create
