@@ -149,3 +149,50 @@ def test_streams(lines, flushes):
     for d in out:
         check(d)
     assert all(1 <= d.line <= max(len(lines), 1) for d in out)
+
+
+
+def _pairs_scan(s: str, e: int) -> dict:
+    """What parser._kv gives, worked out without layouts (the pair scan, then the subj mode)."""
+    fields = parser._scan_fields(s, e)
+    if "subj" in fields and " (" in s:
+        m = parser._SUBJ_MODE.search(s, e)
+        if m:
+            fields["subj"] = m.group(1)
+    return fields
+
+
+# mostly regular keys, values and separators (so that layouts are learnt and used), some not
+REGULAR_BARE = st.one_of(st.sampled_from(WORDS).filter(lambda w: " " not in w),
+                         st.from_regex(r'[!#-~]{0,8}', fullmatch=True),
+                         st.binary(max_size=6).map(lambda b: b.hex().upper()))
+BARE = st.one_of(REGULAR_BARE, REGULAR_BARE, REGULAR_BARE,
+                 st.from_regex(r'[!#-~]{1,4}[ \t="][!#-~]{0,4}', fullmatch=True), st.text(max_size=8))
+QUOTED = st.one_of(st.sampled_from(WORDS), st.from_regex(r'[ !#-~]{0,10}', fullmatch=True), st.text(max_size=10))
+SEPARATORS = st.one_of(*[st.just(" ")] * 6,
+                       st.sampled_from(["  ", " (enforce) ", " (complain)", "\t", ", ", "", " x ", " (bogus) "]))
+KEY = st.one_of(st.sampled_from(KEYS), st.from_regex(r"(?a)[A-Za-z_][\w.\-]{0,5}", fullmatch=True))
+
+
+@SETTINGS
+@given(st.lists(st.tuples(KEY, st.booleans(), SEPARATORS), min_size=1, max_size=10),
+       st.lists(st.tuples(BARE, QUOTED), min_size=30, max_size=30),
+       st.sampled_from(["", "type=1400 audit(1.2:3): ", "x "]))
+def test_layouts_decode_what_the_pair_scan_decodes(layout, values, prefix):
+    # a fresh table, so that each example learns its own layouts
+    parser._layouts.clear()
+    parser._irregular.clear()
+    parser._layouts_made = 0
+    bodies = []
+    for n in range(3):                     # the same keys, quoting and separators; other values
+        parts = []
+        for i, (key, quoted, sep) in enumerate(layout):
+            bare, text = values[(n * 10 + i) % len(values)]
+            parts.append((f'{key}="{text}"' if quoted else f"{key}={bare}") + sep)
+        bodies.append("".join(parts))
+    for body in bodies + bodies:
+        s = prefix + body
+        if s.count('"') & 1:
+            continue
+        e = len(prefix)
+        assert parser._kv(s, e, s.count('"', e)) == _pairs_scan(s, e), s

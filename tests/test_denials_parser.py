@@ -246,3 +246,39 @@ def test_pending_says_what_is_held_back():
            "name=\"a.b\" mask=\"bind\" pid=3 label=\"snap.a.a\"")
     assert s.pending
     assert [d.kind for d in s.flush()] == ["dbus"]
+
+
+def test_layouts_give_what_the_pair_scan_gives():
+    # each corpus record twice: the first learns its layout, the second is decoded by it
+    from backends.native.denials import parser as p
+    p._layouts.clear()
+    p._irregular.clear()
+    p._layouts_made = 0
+    checked = 0
+    for entry in CORPUS:
+        for line in entry.get("input", "").split("\n"):
+            m = p._STAMP_NUM(line, max(line.find("audit("), 0))
+            if m is None or line.count('"', m.end()) & 1:
+                continue
+            e = m.end()
+            want = p._scan_fields(line, e)
+            if "subj" in want and " (" in line:
+                sm = p._SUBJ_MODE.search(line, e)
+                if sm:
+                    want["subj"] = sm.group(1)
+            for _ in range(2):
+                fields, values = p._kv(line, e, line.count('"', e), True)
+                assert fields == want, line
+                assert values == tuple(map(want.get, p._AA_KEYS)), line
+            checked += 1
+    assert checked > 100 and sum(map(len, p._layouts.values())) > 20
+
+
+def test_a_serial_longer_than_a_u64_is_a_malformed_stamp():
+    """int() refuses numbers of over 4,300 digits; such a serial is no audit serial (a u64)."""
+    from backends.native.denials import parse_lines
+
+    for line in ('type=1400 audit(1.2:' + '9' * 5000 + '): apparmor="DENIED" operation="open"',
+                 'type=1326 audit(1.2:' + '9' * 21 + '): pid=1 syscall=2'):
+        (rec,) = parse_lines([line])
+        assert rec.kind == "unparsed" and "stamp" in rec.reason, rec

@@ -172,9 +172,13 @@ def test_landlock_paths(bare):
     assert names(bare.suggest(landlock("fs.read_dir", "/media")))[0] == "removable-media"
     cam = bare.suggest(landlock("fs.write_file,fs.read_file", "/dev/video63"))
     assert cam[0].interface == "camera" and cam[0].certain and cam[0].mechanism == "landlock"
-    # a directory listed itself: no Landlock rule names it, the AppArmor rules of home do
-    home = bare.suggest(landlock("fs.read_dir", "/root"))
-    assert home[0].interface == "home" and not home[0].certain and home[0].mechanism == "apparmor"
+    # listing $HOME itself: home's list-only rule (`$HOME`, access l), which Landlock
+    # extends to every directory beneath, hidden ones included (their names, not contents)
+    for listed in ("/root", "/root/.ssh"):
+        home = bare.suggest(landlock("fs.read_dir", listed))
+        assert (home[0].interface, home[0].certain, home[0].mechanism) == ("home", True, "landlock"), home
+        assert home[0].rule == "filesystem: $HOME (l)"
+    assert "home" not in names(bare.suggest(landlock("fs.read_dir", "/rootx")))
     # `$HOME/*` leaves hidden entries out, as the launcher expands it
     assert "home" not in names(bare.suggest(landlock("fs.read_file", "/root/.profile")))
     assert names(bare.suggest(landlock("fs.read_file", "/root/notes.txt")))[0] == "home"

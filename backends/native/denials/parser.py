@@ -47,15 +47,24 @@ What comes out:
 
 Nothing here raises on any input. Standard library only; the syscall tables
 (syscalls/*.tsv) are read on first use, one architecture at a time.
+
+Speed: a log repeats a few kinds of record, so the parser learns, in bounded
+tables, each record layout it meets (its keys, which values are quoted: one
+anchored regex then decodes a record of that layout, stamp included) and what an
+AppArmor record's mode, operation, class, family and profile decide (class, snap,
+app). The general path (_KV_FAST over the pairs) decides every record the tables
+do not cover, and the tests check that both give the same.
 """
 from __future__ import annotations
 
 import os
 import re
 from collections import OrderedDict
+from operator import itemgetter
 from typing import Iterable, Iterator
 
 from backends.model import Denial
+from ..capability_names import NAMES as CAPABILITIES
 
 __all__ = ["DenialStream", "parse_line", "parse_netlink", "parse_stream", "parse_text",
            "syscall_name", "snap_app", "ACTIONS"]
@@ -106,14 +115,6 @@ _ARCH_NAMES = {name: (name, table) for name, table in _ARCHES.values()}
 _ARCH_NAMES.update({"x32": ("x32", "x32"), "i686": ("i386", "i386"), "i586": ("i386", "i386"),
                     "x86": ("i386", "i386"), "armv7l": ("arm", "arm"), "ppc64el": ("ppc64le", "ppc64")})
 
-CAPABILITIES = (
-    "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
-    "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
-    "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
-    "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
-    "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
-    "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
-)
 
 # AppArmor's class= words -> our class
 _CLASS_WORDS = {"file": "file", "cap": "capability", "capability": "capability", "net": "network",
@@ -147,6 +148,8 @@ def _op_classes() -> dict[str, str]:
 
 
 _OP_CLASS = _op_classes()
+# a unix socket operation AppArmor may log with class="file"
+_UNIX_FILE_OPS = frozenset(("connect", "bind", "listen", "sendmsg", "recvmsg"))
 
 # Keys whose unquoted value is the kernel's hex encoding of a string.
 _HEX_KEYS = frozenset((
@@ -157,8 +160,9 @@ _HEX_KEYS = frozenset((
 
 # ---------------------------------------------------------------------------- regexes
 
-_STAMP = re.compile(r"audit\(([^()]*):(\d+)\)( ?):[ ]?").match
-_STAMP_NUM = re.compile(r"audit\(([0-9]+(?:\.[0-9]+)?):([0-9]+)\): ").match
+_STAMP = re.compile(r"audit\(([^()]*):(\d{1,20})\)( ?):[ ]?").match  # a serial is a u64
+_STAMP_NUM_RE = r"audit\(([0-9]+(?:\.[0-9]+)?):([0-9]{1,20})\): "
+_STAMP_NUM = re.compile(_STAMP_NUM_RE).match
 _HEX_DIGITS = frozenset("0123456789ABCDEF")
 _EPOCH = re.compile(r"[0-9]+(?:\.[0-9]+)?\Z").match
 # a value is "quoted" (quotes dropped) or bare; _fields checks that quotes pair up first
@@ -166,7 +170,9 @@ _KV_FAST = re.compile(r'([A-Za-z_][\w.\-]*)="?((?<=")[^"]*|[^\s"]*)"?', re.A).fi
 _KV = re.compile(r"""([A-Za-z_][\w.\-]*)=("[^"]*"|'[^']*'|\S*)""")
 _KV_INTERPRETED = re.compile(r"""([A-Za-z_][\w.\-]*?)=("[^"]*"|\S*)|(\S+)""")
 _IS_HEX = re.compile(r"(?:[0-9A-F]{2})+\Z").match
-_SUBJ_MODE = re.compile(r"\bsubj=(\S+ \((?:enforce|complain|kill|unconfined|prompt|audit|mixed)\))")
+# the mode AppArmor appends to a subj= label, after a space: "snap.foo.bar (enforce)"
+_MODE_WORDS = "enforce|complain|kill|unconfined|prompt|audit|mixed"
+_SUBJ_MODE = re.compile(r"\bsubj=(\S+ \((?:%s)\))" % _MODE_WORDS)
 _JOURNAL_AUDIT = re.compile(r"(?:^|\s)audit(?:\[(\d+)\])?: ([A-Z][A-Z0-9_]*(?:\[\d+\])?) ")
 _AA_WORD = re.compile(r"\bapparmor=\"?(?:DENIED|ALLOWED|AUDIT|STATUS|HINT|ERROR|KILL)\b")
 _LOOKS_LIKE = re.compile(r"\btype=(?:1107|1326|1400|1423|1424|150[1-7]|AVC|USER_AVC|SECCOMP|"
@@ -302,6 +308,8 @@ _new = object.__new__
 _set = object.__setattr__
 _DEFAULTS = {name: getattr(Denial, name, None) for name in Denial.__dataclass_fields__}
 _DEFAULTS["suggestions"] = ()
+_AA_TEMPLATE = {**_DEFAULTS, "kind": "apparmor"}
+_SECCOMP_TEMPLATE = {**_DEFAULTS, "kind": "seccomp", "operation": "syscall", "cls": "syscall"}
 
 
 def _denial(values: dict) -> Denial:
@@ -392,86 +400,268 @@ def _fields(body: str) -> tuple[dict[str, str], str | None]:
 
 def _quick_fields(body: str) -> dict[str, str]:
     """key=value pairs of a body whose quotes pair up."""
-    fields = dict(_KV_FAST(body))
-    for k in _HEX_KEYS.intersection(fields):
-        v = fields[k]
-        if v[:1] in _HEX_DIGITS and _IS_HEX(v) and f' {k}="' not in body and not body.startswith(f'{k}="'):
-            fields[k] = _unhex(v)
-    if " (" in body and "subj" in fields:
-        m = _SUBJ_MODE.search(body)
+    return _kv(body, 0, body.count('"'))
+
+
+# Layouts. Records of one kind repeat one sequence of keys, each value quoted or not, e.g.
+# apparmor="" operation="" profile="" name="" pid= comm="" requested_mask="" denied_mask=""
+# fsuid= ouid=. The first record of a sequence is decoded with _KV_FAST; from it a regex
+# for that exact sequence is built (`apparmor="([^"]*)" +operation="([^"]*)" +...`), and
+# later records that match it whole are decoded by that one match: it finds the same pairs
+# _KV_FAST would (values hold no '"', bare values no whitespace, only spaces between pairs),
+# and knows which hex-encodable keys were bare. Layouts are filed under the record's numbers
+# of '"' and '=' (a cheap fingerprint; a few layouts may share one) and bounded in number.
+_LAYOUT_STEP = re.compile(r'([A-Za-z_][\w.\-]*)=(?:"([^"]*)"|([^\s"]*))(?: +|\Z)', re.A).match
+# the mode after a bare subj= label: no pair can start inside it
+_LAYOUT_MODE = re.compile(r"\((?:%s)\)(?: +|\Z)" % _MODE_WORDS).match
+_LAYOUTS_MAX, _LAYOUTS_PER_PRINT, _IRREGULAR_MAX = 256, 4, 4096
+_layouts: dict[tuple[int, int], list[tuple]] = {}
+_stamped: dict[tuple[int, int], list[tuple]] = {}   # for _fast: see _learn_layout
+_irregular: set[tuple[int, int]] = set()       # fingerprints of records with no regular layout
+_layouts_made = 0
+# the keys _aa_fast reads, in the order it unpacks them (a layout knows where they are)
+_AA_KEYS = ("apparmor", "operation", "class", "family", "name", "profile", "requested_mask", "denied_mask",
+            "pid", "comm", "exe")
+
+
+def _kv(s: str, e: int, quotes: int, aa: bool = False):
+    """The key=value pairs of s[e:] (whose `quotes` '"' pair up), bare hex values decoded;
+    with aa, (those, the values of _AA_KEYS)."""
+    fp = (quotes, s.count("=", e))
+    values = None
+    for layout in _layouts.get(fp, ()):
+        m = layout[0](s, e)
+        if m is not None:
+            g = m.groups()
+            fields = dict(zip(layout[1], g))
+            if layout[2]:
+                for k in layout[2]:               # the hex-encodable keys this layout has bare
+                    v = fields[k]
+                    if v[:1] in _HEX_DIGITS and _IS_HEX(v):
+                        body = s[e:]
+                        if f' {k}="' not in body and not body.startswith(f'{k}="'):
+                            fields[k] = _unhex(v)
+            elif aa:
+                values = layout[3](g + (None,))   # straight from the match, no dict lookups
+            break
+    else:
+        pairs = _KV_FAST(s, e)
+        fields = _scan_fields(s, e, pairs)
+        if _layouts_made < _LAYOUTS_MAX and fp not in _irregular:
+            _learn_layout(fp, s, e, pairs, fields)
+    if "subj" in fields and " (" in s:
+        m = _SUBJ_MODE.search(s, e)
         if m:
             fields["subj"] = m.group(1)
+    if aa:
+        return fields, values or tuple(map(fields.get, _AA_KEYS))
     return fields
 
 
+def _scan_fields(s: str, e: int, pairs: list[tuple[str, str]] | None = None) -> dict[str, str]:
+    """_kv without layouts: the pairs _KV_FAST finds in s[e:], bare hex values decoded."""
+    fields = dict(_KV_FAST(s, e) if pairs is None else pairs)
+    for k in _HEX_KEYS.intersection(fields):
+        v = fields[k]
+        # a bare value of hex digits is the kernel's encoding; the same text quoted is not
+        if v[:1] in _HEX_DIGITS and _IS_HEX(v):
+            body = s[e:]
+            if f' {k}="' not in body and not body.startswith(f'{k}="'):
+                fields[k] = _unhex(v)
+    return fields
+
+
+def _learn_layout(fp: tuple[int, int], s: str, e: int, pairs: list[tuple[str, str]],
+                  fields: dict[str, str]) -> None:
+    """File the layout of s[e:] (whose pairs _KV_FAST found), if it has a regular one."""
+    global _layouts_made
+    known = _layouts.get(fp)
+    if known is not None and len(known) >= _LAYOUTS_PER_PRINT:
+        return
+    keys, parts, bare = [], [], []
+    pos, end = e, len(s)
+    ok = len(pairs) == len(fields)                # a key given twice: no layout
+    while ok and pos < end:
+        m = _LAYOUT_STEP(s, pos)
+        if m is None:
+            m = _LAYOUT_MODE(s, pos) if keys else None
+            if m is None:
+                ok = False
+                break
+            parts[-1] += r" +\((?:%s)\)" % _MODE_WORDS
+        else:
+            k, quoted, _ = m.groups()
+            keys.append(k)
+            if quoted is None:
+                parts.append(re.escape(k) + '=([^\\s"]*)')
+                if k in _HEX_KEYS:
+                    bare.append(k)
+            else:
+                parts.append(re.escape(k) + '="([^"]*)"')
+        pos = m.end()
+    ok = ok and bool(keys)
+    if ok:
+        match = re.compile(" +".join(parts) + " *", re.A).fullmatch
+        m = match(s, e)
+        ok = m is not None and list(zip(keys, m.groups())) == pairs   # (a layout agrees with _KV_FAST)
+    if not ok:
+        if len(_irregular) < _IRREGULAR_MAX:
+            _irregular.add(fp)
+        return
+    # (the regex, its keys, the hex-encodable ones among them given bare, the getter of the
+    # _AA_KEYS values from the match's groups followed by None)
+    where = {k: i for i, k in enumerate(keys)}
+    getter = itemgetter(*[where.get(k, len(keys)) for k in _AA_KEYS])
+    plain = not bare and "subj" not in where     # the groups are the values as they stand
+    # and, for an AppArmor record's plain layout, in _stamped: the same regex from the stamp
+    # on (its groups: stamp, serial, the values, and one that never takes part: None), the
+    # keys to zip with those groups (the first key three times: the stamp and the serial it
+    # takes first are overwritten by its value, the dict's order stays), and the getter of
+    # the _AA_KEYS values from them
+    if plain and keys[0] == "apparmor":
+        _stamped.setdefault(fp, []).append((
+            re.compile(_STAMP_NUM_RE + " +".join(parts) + " *(?:(?!)())?", re.A).fullmatch,
+            (keys[0], keys[0], *keys),
+            itemgetter(*[where[k] + 2 if k in where else len(keys) + 2 for k in _AA_KEYS])))
+    _layouts.setdefault(fp, []).append((match, tuple(keys), tuple(bare), getter))
+    _layouts_made += 1
+
+
+# what stands between `type=` and `audit(` in the kernel's and auditd's forms of the records
+# the fast path takes
+_AVC_HEADS = ("type=1400 ", "type=AVC msg=")
+_SECCOMP_HEADS = ("type=1326 ", "type=SECCOMP msg=")
+
+
 def _fast(text: str, line: int) -> Denial | None | bool:
-    """parse_line for the common case (an AppArmor or seccomp record with a numeric stamp and
-    nothing unusual); False when the general path must decide."""
+    """parse_line for the common case: a kernel AppArmor (type 1400, apparmor= first) or
+    seccomp record with a numeric stamp, whatever the transport prefix, and nothing unusual
+    (no odd quote, no ', no 0x1D, no newline); False when the general path must decide.
+    It gives what the general path gives (the tests compare the two)."""
     i = text.find("audit(")
     if i < 0:
+        return False
+    if text.endswith(_AVC_HEADS, 0, i):
+        avc = True
+    elif text.endswith(_SECCOMP_HEADS, 0, i):
+        avc = False
+    else:
+        return False
+    # (the checks look at the whole line: a prefix holding one of these only sends the line
+    # the general way; a numeric stamp holds no '"' nor '=')
+    quotes = text.count('"', i)
+    if quotes & 1 or "'" in text or "\x1d" in text or "\n" in text:
+        return False
+    if avc:
+        # the commonest case: an AppArmor record of a known layout, stamp and fields in one match
+        for match, keys, getter in _stamped.get((quotes, text.count("=", i)), ()):
+            lm = match(text, i)
+            if lm is not None:
+                g = lm.groups()
+                return _aa_fast(dict(zip(keys, g)), getter(g), float(g[0]), int(g[1]), line, text)
+    if text[-1:] == "\r":                        # (a line end: parse_line strips it first)
         return False
     m = _STAMP_NUM(text, i)
     if m is None:
         return False
-    k = text.rfind("type=", 0, i)
-    if k < 0:
-        return False
-    t = _type_cache.get(text[k + 5:i])
-    if t != T_AVC and t != T_SECCOMP:
-        return False
-    body = text[m.end():]
-    if body.count('"') & 1 or "'" in body or "\x1d" in body or "\n" in body:
+    e = m.end()                                  # the fields start here
+    if avc and not text.startswith("apparmor=", e):
         return False
     stamp, serial = m.groups()
-    if t == T_AVC:
-        if not body.startswith("apparmor="):
-            return False
-        return _aa_fast(_quick_fields(body), float(stamp), int(serial), line, text)
-    return _seccomp(_Rec(t, stamp, int(serial), body, False), line, text, _quick_fields(body))
+    if avc:
+        fields, values = _kv(text, e, quotes, True)
+        return _aa_fast(fields, values, float(stamp), int(serial), line, text)
+    fields = _kv(text, e, quotes)
+    return _seccomp(_Rec(T_SECCOMP, stamp, int(serial), text[e:], False), line, text, fields)
 
 
-def _aa_fast(f: dict[str, str], epoch: float, serial: int, line: int, raw: str) -> Denial:
-    """_aa_record for a kernel AppArmor record (type 1400, apparmor= first), in one go."""
-    get = f.get
-    op = get("operation")
-    word = get("class")
-    cls = _CLASS_WORDS.get(word, word) if word else _OP_CLASS.get(op or "")
-    family = get("family")
+# What a kernel AppArmor record's (apparmor, operation, class, family, profile, whether it has a
+# name) decide, worked out once per combination: logs repeat a few of them over and over.
+# Each maps to (the Denial's dict with those parts filled in, what is left to do per record:
+# _SHAPE_PLAIN, _SHAPE_CAP the capability, _SHAPE_STATUS snap and app from the name), or to
+# None for the records _aa_record handles (D-Bus, no apparmor=).
+_SHAPE_PLAIN, _SHAPE_CAP, _SHAPE_STATUS = 0, 1, 2
+_aa_shapes: dict[tuple, tuple[dict, int] | None] = {}
+
+
+def _aa_shape(key: tuple) -> tuple[dict, int] | None:
+    mode, op, word, family, profile, no_name = key
+    if word:
+        cls = _CLASS_WORDS.get(word, word)
+    else:
+        cls = _OP_CLASS.get(op)
     if family is None:
-        if cls == "network" and "name" in f:
-            cls = "file"
+        if cls == "network" and not no_name:
+            cls = "file"                       # connect to a named socket, logged as a file access
     elif cls == "network":
         if family == "unix":
             cls = "unix"
-    elif cls == "file" and op in ("connect", "bind", "listen", "sendmsg", "recvmsg"):
+    elif cls == "file" and op in _UNIX_FILE_OPS:
         cls = "unix" if family == "unix" else "network"
-    if cls is None and op and op.startswith("dbus") or cls == "dbus":
+    if not mode or cls == "dbus" or cls is None and op and op.startswith("dbus"):
+        out = None
+    else:
+        todo = _SHAPE_PLAIN
+        if cls == "capability":
+            todo = _SHAPE_CAP
+        elif cls == "status" and (not profile or profile == "unconfined"):
+            todo = _SHAPE_STATUS
+        v = _AA_TEMPLATE.copy()
+        v["mode"] = mode.upper()
+        v["operation"] = op
+        v["profile"] = profile
+        v["snap"], v["app"] = snap_app(profile) if todo != _SHAPE_STATUS else (None, None)
+        v["family"] = family
+        v["cls"] = cls
+        out = (v, todo)
+    if len(_aa_shapes) < 4096:
+        _aa_shapes[key] = out
+    return out
+
+
+def _aa_fast(f: dict[str, str], values: tuple, epoch: float, serial: int, line: int, raw: str) -> Denial:
+    """_aa_record for a kernel AppArmor record (type 1400, apparmor= first), in one go; values
+    are those of _AA_KEYS in f."""
+    mode, op, word, family, name, profile, requested, denied, pid, comm, exe = values
+    if not profile:
+        profile = f.get("label")
+    key = (mode, op, word, family, profile, name is None)
+    shape = _aa_shapes.get(key, False)
+    if shape is False:
+        shape = _aa_shape(key)
+    if shape is None:
         return _aa_record(_Rec(T_AVC, repr(epoch), serial, "", False), line, raw, f, None, T_AVC)
-    mode = get("apparmor")
-    if not mode:
-        return _aa_record(_Rec(T_AVC, repr(epoch), serial, "", False), line, raw, f, None, T_AVC)
-    name = get("name")
-    profile = get("profile") or get("label")
-    cap = None
-    if cls == "capability":
-        cap = get("capname")
-        if name is None:
-            name = cap
-        if cap is None and "capability" in f:
-            n = _int(f["capability"])
-            cap = CAPABILITIES[n] if n is not None and 0 <= n < len(CAPABILITIES) else f["capability"]
-    snap, app = snap_app(name if cls == "status" and (not profile or profile == "unconfined") else profile)
-    pid = get("pid")
+    v, todo = shape
+    v = v.copy()
+    if todo:
+        if todo == _SHAPE_CAP:
+            cap = f.get("capname")
+            if name is None:
+                name = cap
+            if cap is None and "capability" in f:
+                n = _int(f["capability"])
+                cap = CAPABILITIES[n] if n is not None and 0 <= n < len(CAPABILITIES) else f["capability"]
+            v["capability"] = cap
+        else:
+            v["snap"], v["app"] = snap_app(name)
     if pid is not None:
-        pid = int(pid) if pid.isdigit() else _int(pid)
+        try:
+            pid = int(pid)
+        except ValueError:
+            pid = None
+    v["name"] = name
+    v["requested"] = requested or f.get("requested")
+    v["denied"] = denied or f.get("denied")
+    v["pid"] = pid
+    v["comm"] = comm
+    v["exe"] = exe
+    v["epoch"] = epoch
+    v["serial"] = serial
+    v["line"] = line
+    v["raw"] = raw
+    v["fields"] = f
     d = _new(Denial)
-    _set(d, "__dict__", {
-        "kind": "apparmor", "mode": mode.upper(), "operation": op, "profile": profile, "snap": snap,
-        "app": app, "name": name, "requested": get("requested_mask") or get("requested"),
-        "denied": get("denied_mask") or get("denied"), "capability": cap, "family": family, "syscall": None,
-        "syscall_nr": None, "arch": None, "action": None, "pid": pid, "comm": get("comm"), "exe": get("exe"),
-        "epoch": epoch, "serial": serial, "explanation": None, "suggestions": (), "line": line, "raw": raw,
-        "reason": None, "cls": cls, "fields": f})
+    _set(d, "__dict__", v)
     return d
 
 
@@ -571,7 +761,8 @@ def _build(rec: _Rec, line: int, raw: str, merged: dict | None = None) -> Denial
             if t == T_SECCOMP:
                 return _seccomp(rec, line, raw, _quick_fields(body))
             if body.startswith("apparmor="):
-                return _aa_fast(_quick_fields(body), rec.epoch, rec.serial, line, raw)
+                fields, values = _kv(body, 0, body.count('"'), True)
+                return _aa_fast(fields, values, rec.epoch, rec.serial, line, raw)
     if t == 0:
         t = _infer_type(rec.body)
     if t not in _OURS:
@@ -713,8 +904,19 @@ def _resolve(fields: dict[str, str]) -> tuple[str | None, int | None, str | None
     return name, nr, arch, None
 
 
+_resolved: dict[tuple[str | None, str | None], tuple] = {}     # (syscall=, arch=) -> _resolve's answer
+
+
 def _seccomp(rec: _Rec, line: int, raw: str, fields: dict[str, str]) -> Denial:
-    name, nr, arch, problem = _resolve(fields)
+    get = fields.get
+    key = (get("syscall"), get("arch"))
+    hit = _resolved.get(key)
+    if hit is None:
+        hit = _resolve(fields)
+        if hit[0] is not None and hit[3] is None and len(_resolved) < 4096:   # (a name not from SYSCALL=)
+            if fields.get("SYSCALL") is None:
+                _resolved[key] = hit
+    name, nr, arch, problem = hit
     if problem is not None:
         return _unparsed(f"seccomp record: {problem}", line, raw, rec, fields)
     action = None
@@ -729,15 +931,26 @@ def _seccomp(rec: _Rec, line: int, raw: str, fields: dict[str, str]) -> Denial:
         else:
             n &= 0xFFFF0000
             action = ACTIONS.get(n) or f"unknown(0x{n:x})"
-    profile = _label(fields.get("subj"))
-    snap, app = snap_app(profile)
-    return _denial({
-        "kind": "seccomp", "mode": "ALLOWED" if action in ("log", "allow") else "DENIED",
-        "operation": "syscall", "profile": profile, "snap": snap, "app": app, "syscall": name,
-        "syscall_nr": nr, "arch": arch, "action": action, "pid": _int(fields.get("pid")),
-        "comm": fields.get("comm"), "exe": fields.get("exe"), "epoch": rec.epoch, "serial": rec.serial,
-        "line": line, "raw": raw, "cls": "syscall", "fields": fields,
-    })
+    profile = _label(get("subj"))
+    v = _SECCOMP_TEMPLATE.copy()              # (cheaper than _denial's display and update)
+    v["mode"] = "ALLOWED" if action in ("log", "allow") else "DENIED"
+    v["profile"] = profile
+    v["snap"], v["app"] = snap_app(profile)
+    v["syscall"] = name
+    v["syscall_nr"] = nr
+    v["arch"] = arch
+    v["action"] = action
+    v["pid"] = _int(get("pid"))
+    v["comm"] = get("comm")
+    v["exe"] = get("exe")
+    v["epoch"] = rec.epoch
+    v["serial"] = rec.serial
+    v["line"] = line
+    v["raw"] = raw
+    v["fields"] = fields
+    d = _new(Denial)
+    _set(d, "__dict__", v)
+    return d
 
 
 def _landlock(rec: _Rec, line: int, raw: str, fields: dict[str, str], merged: dict | None) -> Denial:
@@ -808,11 +1021,18 @@ def parse_line(text: str, line: int = 1) -> Denial | None:
     """One line (or one record whose lines were joined with "\\n"): a Denial, or None for a
     line that is no confinement record. Never raises."""
     try:
+        tried = False
         if text.__class__ is not str:
             text = text if isinstance(text, str) else bytes(text).decode("utf-8", "backslashreplace")
+        elif _FAST:
+            d = _fast(text, line)                 # (False for a line that ends with a line end)
+            if d is not False:
+                return d
+            tried = True
         if text[-1:] == "\n" or text[-1:] == "\r":
             text = _strip_eol(text)
-        if _FAST:
+            tried = False
+        if _FAST and not tried:
             d = _fast(text, line)
             if d is not False:
                 return d

@@ -225,6 +225,8 @@ def _fs_glob(path: str) -> str:
     if path.rstrip("/") == "":
         return "/{,**}"
     path = path.rstrip("/")
+    if "/" not in path:                  # a variable alone: @{HOME} ends with its own /
+        return f"{path}{{,**}}"
     head, _, last = path.rpartition("/")
     if any(c in last for c in "*?[") and not last.startswith("."):
         last = _no_dot(last)
@@ -371,8 +373,8 @@ def covers(perms: str, letter: str) -> bool:
     return False
 
 
-LANDLOCK_LETTERS = {
-    "read_file": "r", "read_dir": "r", "execute": "x", "write_file": "w", "remove_dir": "w",
+LANDLOCK_LETTERS = {      # `l` (list only, read_dir) is met by `l` or `r`
+    "read_file": "r", "read_dir": "l", "execute": "x", "write_file": "w", "remove_dir": "w",
     "remove_file": "w", "make_dir": "w", "make_reg": "w", "make_sock": "w", "make_fifo": "w",
     "make_sym": "w", "refer": "w", "truncate": "w", "ioctl_dev": "w", "make_char": "", "make_block": "",
 }
@@ -773,9 +775,9 @@ class Suggester:
         best = None
         if letters and "?" not in letters:
             for rx, access, written in g.fs:
-                if not all(c in access for c in letters):
+                if not all(c in access or (c == "l" and "r" in access) for c in letters):
                     continue
-                if rx.match(path) is None:
+                if rx.match(path) is None and rx.match(path.rstrip("/") + "/") is None:
                     continue
                 spec = globs.literal_length(written)
                 if best is None or spec > best.specificity:
@@ -941,7 +943,7 @@ def noise_reason(d: Denial) -> str | None:
                 if d.kind == "landlock":
                     blockers = [(b.split(".", 1) + [""])[1] for b in
                                 ((d.fields or {}).get("blockers") or d.operation or "").split(",")]
-                    have = "".join({LANDLOCK_LETTERS.get(b, "") for b in blockers})
+                    have = "".join({LANDLOCK_LETTERS.get(b, "").replace("l", "r") for b in blockers})  # as AppArmor says it
                 else:
                     have = d.denied or d.requested or ""
                 if not have or not all(covers(want, c) for c in have if c.isalpha()):

@@ -16,16 +16,9 @@ from __future__ import annotations
 import os
 
 from . import ctypes_lite as ctypes        # not `import ctypes`: 3 ms of a launch (see ctypes_lite)
+from ..capability_names import NAMES
 
-# Linux capability numbers (linux/capability.h), by AppArmor's names for them.
-NAMES = (
-    "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
-    "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
-    "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
-    "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
-    "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
-    "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
-)
+# Capability numbers by name.
 NUMBER = {name: n for n, name in enumerate(NAMES)}
 ALL = "all"
 
