@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,7 @@ class _View:
             self.snaps[name] = snap_from_record(rec["manifest"], revision=rec["revision"], path=rec["path"],
                                                 example=rec.get("example", False), grants=tuple(rec.get("grants", ())))
         self.snaps[SYSTEM_SNAP] = backend.system_snap()
+        self.memo: dict = {}           # results computed from this view (shared views only)
 
     def snap(self, name: str) -> Snap:
         try:
@@ -159,6 +161,8 @@ class NativeBackend:
         self._catalogue = catalogue
         self.require_root = require_root
         self.change_hooks: list[ChangeHook] = []
+        self._read_lock = threading.RLock()
+        self._shared_view: _View | None = None
         if host is None:
             host = os.environ.get("CONFINE_HOST") == "1" or self.root == SYSTEM_ROOT
         self.host = host
@@ -173,7 +177,9 @@ class NativeBackend:
     @property
     def catalogue(self) -> Catalogue:
         if self._catalogue is None:
-            self._catalogue = load_catalogue()
+            with self._read_lock:       # workers asking at once load it once
+                if self._catalogue is None:
+                    self._catalogue = load_catalogue()
         return self._catalogue
 
     @property
@@ -189,11 +195,31 @@ class NativeBackend:
         return Snap(name=SYSTEM_SNAP, version="-", summary="the host system", type="core", slots=slots)
 
     def _view(self, state: dict | None = None) -> _View:
-        return _View(self, self.store.read() if state is None else state)
+        """A view of `state` (to change), or of the state on disk (to read only: shared
+        between callers while the file is unchanged, see StateStore.read_shared)."""
+        if state is not None:
+            return _View(self, state)
+        with self._read_lock:
+            shared = self.store.read_shared()
+            view = self._shared_view
+            if view is None or view.state is not shared:
+                view = self._shared_view = _View(self, shared)
+            return view
+
+    def _memo(self, view: _View, key, compute: Callable[[], list]) -> list:
+        """`compute()` once per shared view (a read of an unchanged state is free); a
+        new list each call, so that a caller may sort or extend what it gets."""
+        if view is not self._shared_view:
+            return compute()
+        with self._read_lock:
+            found = view.memo.get(key)
+            if found is None:
+                found = view.memo[key] = compute()
+        return list(found)
 
     def snaps(self) -> list[Snap]:
         view = self._view()
-        return [view.snaps[n] for n in sorted(view.snaps) if n != SYSTEM_SNAP]
+        return self._memo(view, "snaps", lambda: [view.snaps[n] for n in sorted(view.snaps) if n != SYSTEM_SNAP])
 
     def snap(self, name: str) -> Snap:
         return self._view().snap(name)
@@ -219,12 +245,16 @@ class NativeBackend:
     def connections_state(self) -> list[Connection]:
         """Every connection and undesired former auto-connection in the state."""
         view = self._view()
-        out = []
-        for key, rec in view.state["conns"].items():
-            c = view.connection(key, rec)
-            if c is not None:
-                out.append(c)
-        return out
+
+        def compute() -> list[Connection]:
+            out = []
+            for key, rec in view.state["conns"].items():
+                c = view.connection(key, rec)
+                if c is not None:
+                    out.append(c)
+            return out
+
+        return self._memo(view, "connections_state", compute)
 
     def connections(self, snap: str | None = None, all: bool = False) -> list[ConnectionRow]:
         """Rows as `snap connections` shows them.
@@ -236,6 +266,10 @@ class NativeBackend:
         view = self._view()
         if snap is not None:
             view.snap(snap)
+        return self._memo(view, ("connections", snap, bool(all)), lambda: self._connection_rows(view, snap, all))
+
+    @staticmethod
+    def _connection_rows(view: _View, snap: str | None, all: bool) -> list[ConnectionRow]:
         rows: list[ConnectionRow] = []
         connected_plugs: set[tuple[str, str]] = set()
         connected_slots: set[tuple[str, str]] = set()
@@ -612,6 +646,9 @@ class NativeBackend:
         then each slot of the snap with every plug of other snaps.
         """
         view = self._view()
+        return self._memo(view, ("candidates", snap), lambda: self._candidates(view, snap))
+
+    def _candidates(self, view: _View, snap: str) -> list[Candidate]:
         owner = view.snap(snap)
 
         def judge(plug: Plug, slot: Slot) -> Candidate:

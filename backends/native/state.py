@@ -5,6 +5,15 @@ console and a script can work side by side without losing updates. A write goes 
 a temporary file that is fsynced, renamed over `state.json`, and the directory is
 fsynced, so a reader (who takes no lock) sees either the old or the new state, even
 if the writer is killed at any point.
+
+Readers that only look (the engine's listings, a console refreshing every few
+seconds) use `read_shared()`: the parsed state is kept and handed out again while
+the file on disk is the same one, so a 20,000-connection state is parsed once per
+change instead of once per look. "The same one" is decided as git decides that an
+index entry is clean: the file's identity (device, inode, size, mtime, ctime) must
+match, and the file must have been settled (its ctime well before the moment it
+was read) when it was cached; otherwise its bytes are read again and compared.
+Another process's rename gives a new inode and ctime, so a change is never missed.
 """
 from __future__ import annotations
 
@@ -12,6 +21,8 @@ import errno
 import fcntl
 import json
 import os
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -21,6 +32,9 @@ from ..errors import StateError
 SCHEMA = 1
 STATE_FILE = "state.json"
 LOCK_FILE = "state.lock"
+# A file whose ctime is older than this when it is read cannot be replaced by a file
+# of the same identity later (timestamps only grow): trust its identity alone.
+SETTLED_NS = 2_000_000_000
 
 
 def empty_state() -> dict:
@@ -55,6 +69,10 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     fsync_dir(path.parent)
 
 
+def _identity(st: os.stat_result) -> tuple:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 class StateStore:
     """Reads and transactionally updates `ROOT/state.json`."""
 
@@ -62,10 +80,44 @@ class StateStore:
         self.root = Path(root)
         self.path = self.root / STATE_FILE
         self.lock_path = self.root / LOCK_FILE
+        self._shared_lock = threading.Lock()
+        # (identity, settled, raw bytes, parsed state) of the last shared read
+        self._shared: tuple[tuple, bool, bytes, dict] | None = None
 
     def read(self) -> dict:
         """The current state (no lock needed: the file is only ever replaced whole)."""
         return self._parse(self._read_raw())
+
+    def read_shared(self) -> dict:
+        """The current state, parsed once per version of the file and shared between
+        callers: it must not be changed (take `read()` for a state to change)."""
+        with self._shared_lock:   # one parse at a time: a second reader waits for the first
+            cached = self._shared
+            if cached is not None and cached[1]:
+                try:
+                    if _identity(os.stat(self.path)) == cached[0]:
+                        return cached[3]
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    raise StateError(f"{self.path}: cannot read the state: {exc.strerror}") from None
+            now = time.time_ns()
+            try:
+                with open(self.path, "rb") as fh:
+                    identity = _identity(os.fstat(fh.fileno()))
+                    raw = fh.read()
+            except FileNotFoundError:
+                self._shared = None
+                return empty_state()
+            except OSError as exc:
+                raise StateError(f"{self.path}: cannot read the state: {exc.strerror}") from None
+            settled = identity[4] < now - SETTLED_NS
+            if cached is not None and cached[2] == raw:
+                state = cached[3]
+            else:
+                state = self._parse(raw)
+            self._shared = (identity, settled, raw, state)
+            return state
 
     def _read_raw(self) -> bytes | None:
         try:

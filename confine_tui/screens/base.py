@@ -27,6 +27,7 @@ class AreaScreen(Screen, inherit_bindings=False):
     def __init__(self) -> None:
         super().__init__(id=f"{self.AREA}-screen")
         self.loaded_serial = -1
+        self._mount_done = False
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.AREA)
@@ -39,6 +40,11 @@ class AreaScreen(Screen, inherit_bindings=False):
     # The app's state serial grows on every change of ROOT/state.json. A screen in the
     # background reloads when it comes back; the one on top reloads at once.
     def on_mount(self) -> None:
+        # Textual calls the on_mount of every class of the screen, and the areas call
+        # this one first through super() as well: run it once (one load, not two).
+        if self._mount_done:
+            return
+        self._mount_done = True
         if self.app.is_headless:  # tests and screenshots: no blinking cursor, same picture every run
             for field in self.query(Input):
                 field.cursor_blink = False

@@ -97,6 +97,7 @@ plug's snap in the Snaps area; **d** disconnects the selected connection."""
             self._index.append((r.interface.lower(), snaps.lower(), r, row))
         self.query_one("#conn-table", FastTable).empty_text = "No row matches the filters."
         self.apply_filter()
+        self.app.settle_heap()          # the rows live until the next change
 
     def apply_filter(self) -> None:
         iface = self.query_one("#conn-iface", Input).value.strip().lower()

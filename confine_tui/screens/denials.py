@@ -2,7 +2,8 @@
 
 Records arrive in the DenialsAdapter's thread; a timer takes what is new ten times a
 second and appends it to the table in one batch, so a thousand records a second
-never cost the UI a thousand updates. The tail follows new records while the cursor
+never cost the UI a thousand updates. The table holds the records themselves and
+formats only the rows on screen. The tail follows new records while the cursor
 is on the last row; moving up pauses it and the status counts "+N new".
 """
 from __future__ import annotations
@@ -26,6 +27,12 @@ from .base import AreaScreen
 
 FIELDS = ("snap", "kind", "op", "path", "syscall")
 TABLE_LIMIT = 20_000
+# Records kept since the last freeze of the heap (see ConfineApp.settle_heap): a full
+# collection walks every record not frozen (here 10,000 records cost about 50 ms), so
+# a long storm that fills the adapter (50,000) would stall the UI for longer. Each
+# freeze also keeps the few thousand objects of Textual's render caches that are in
+# cycles until the console ends: rarely, then.
+FREEZE_EVERY = 10_000
 KIND_STYLE = {"apparmor": "cyan", "seccomp": "magenta", "landlock": "yellow", "dbus": "blue", "unparsed": "dim"}
 
 
@@ -70,6 +77,7 @@ while the last row is selected; moving up pauses it (**end** or **f** follows ag
         self.message = ""
         self._card_at = 0.0
         self._card_timer = None
+        self._unfrozen = 0
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="denials-body"):
@@ -77,7 +85,8 @@ while the last row is selected; moving up pauses it (**end** or **f** follows ag
                 yield SearchInput(placeholder="filter: words, snap: kind: op: path: syscall:", id="denial-filter",
                                   on_value=self.filter_changed)
             yield FastTable([Column("Time", 8), Column("App", 18), Column("Kind", 8), Column("Op", 10),
-                             Column("Path or syscall")], id="denial-table", empty="No denials yet.")
+                             Column("Path or syscall")], id="denial-table", empty="No denials yet.",
+                            row_of=self._row, key_of=id)
             yield Label("", id="denial-status", classes="status")
             yield DenialCard()
 
@@ -124,13 +133,17 @@ while the last row is selected; moving up pauses it (**end** or **f** follows ag
                 follow = self.following
                 table = self.query_one("#denial-table", FastTable)
                 self.shown.extend(keep)
-                dropped = table.append_rows([self._row(d) for d in keep], follow=follow, limit=TABLE_LIMIT)
+                dropped = table.append_rows(keep, follow=follow, limit=TABLE_LIMIT)
                 if dropped:
                     del self.shown[:dropped]
                 if follow:
                     self.new_while_paused = 0
                 else:
                     self.new_while_paused += len(keep)
+        self._unfrozen += len(new)
+        if self._unfrozen >= FREEZE_EVERY:
+            self._unfrozen = 0
+            self.app.settle_heap(young=True)
         self.show_status()
 
     def rebuild(self) -> None:
@@ -138,7 +151,7 @@ while the last row is selected; moving up pauses it (**end** or **f** follows ag
         records = [d for d in self.app.denials.all() if self._visible(d)][-TABLE_LIMIT:]
         self.shown = records
         table = self.query_one("#denial-table", FastTable)
-        table.set_rows([self._row(d) for d in records])
+        table.set_rows(list(records))
         table.action_last()
         self.new_while_paused = 0
         self.show_status()
@@ -157,7 +170,8 @@ while the last row is selected; moving up pauses it (**end** or **f** follows ag
             t.append(f" · {adapter.status}", style="dim")
             if adapter.notes:
                 t.append(f" · {adapter.notes[-1]}", style="yellow")
-        self.query_one("#denial-status", Label).update(t)
+        # one line of fixed size (.status): no layout of the screen ten times a second
+        self.query_one("#denial-status", Label).update(t, layout=False)
 
     @on(FastTable.Highlighted, "#denial-table")
     def highlighted(self, event: FastTable.Highlighted) -> None:

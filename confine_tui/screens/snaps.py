@@ -65,7 +65,12 @@ Select a snap to see its plugs and slots; flip a switch to connect or disconnect
         self.set_interval(1.0, self._refresh_badges, name="badges")
         self.set_interval(2.0, self._count_running, name="count running")
 
+    def on_screen_resume(self) -> None:   # AreaScreen's runs too (Textual calls both)
+        self._refresh_badges()
+
     def _count_running(self) -> None:
+        if not self.is_current:
+            return
         self.run_worker(self.app.processes.refresh_counts, name="count running apps", group="running",
                         exclusive=True, thread=True)
 
@@ -79,12 +84,18 @@ Select a snap to see its plugs and slots; flip a switch to connect or disconnect
 
     @work(thread=True, name="load snaps", group="snaps-list", exclusive=True)
     def load_snaps(self, serial: int) -> None:
-        # the list first, the connections (for the badges) after: the list shows sooner
-        backend = self.app.backend
+        # the list first; the connections (for the badges) once the list is on screen
         try:
-            snaps = backend.snaps()
-            self.post_message(SnapsLoaded(snaps, None, serial))
-            connections = backend.connections_state()
+            snaps = self.app.backend.snaps()
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(LoadFailed("snaps", str(exc)))
+            return
+        self.post_message(SnapsLoaded(snaps, None, serial))
+
+    @work(thread=True, name="load connections of snaps", group="snaps-badges", exclusive=True)
+    def load_badges(self, snaps: list, serial: int) -> None:
+        try:
+            connections = self.app.backend.connections_state()
         except Exception as exc:  # noqa: BLE001
             self.post_message(LoadFailed("snaps", str(exc)))
             return
@@ -96,13 +107,18 @@ Select a snap to see its plugs and slots; flip a switch to connect or disconnect
         self.notify(message.error, title=f"Cannot load {message.what}", severity="error")
 
     async def on_snaps_loaded(self, message: SnapsLoaded) -> None:
-        if message.connections is None and self.snaps and message.serial == self.loaded_serial:
-            return                      # a reload: keep the badges until the counts come
+        if message.serial < self.loaded_serial:
+            return                      # a load of an older state, overtaken by a reload
+        if message.connections is None:
+            self.call_after_refresh(self.load_badges, message.snaps, message.serial)
+            if self.snaps and message.serial == self.loaded_serial:
+                return                  # a reload: keep the badges until the counts come
         self.snaps = message.snaps
         self.by_name = {s.name: s for s in message.snaps}
         if message.connections is not None:
             self.connections = message.connections
             self.manual, self.undesired = connection_counts(message.connections)
+            self.app.settle_heap()      # 20,000 connections, alive until the next change
         self.rows = {}
         table = self.query_one("#snap-list", FastTable)
         table.empty_text = "No snap matches the search." if self.snaps else "No snaps are installed."
@@ -138,6 +154,8 @@ Select a snap to see its plugs and slots; flip a switch to connect or disconnect
             self.detail_name = None
 
     def _refresh_badges(self) -> None:
+        if not self.is_current:         # another area is on top: done when this one comes back
+            return
         version = (self.app.denials.version, self.app.processes.version)
         if version != self._badge_version and self.snaps:
             self._badge_version = version

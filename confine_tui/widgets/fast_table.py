@@ -4,11 +4,14 @@ DataTable builds a row object per row (10,000 rows take seconds); this widget ke
 the rows as plain tuples and renders the visible ones when Textual asks for a line.
 Replacing every row (a filter keystroke over 20,000 connections) is one list
 assignment. The first line is the column header; it does not scroll.
+
+A table of records that arrive by the thousand (denials) can hold the records
+themselves and a `row_of` function: only the rows on screen are ever formatted.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -77,12 +80,18 @@ Only the rows on screen are drawn, so long lists stay quick."""
         """Enter (or a click on the cursor row) on a row."""
 
     def __init__(self, columns: Sequence[Column], *, empty: str = "Nothing to show.", name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+                 id: str | None = None, classes: str | None = None,
+                 row_of: Callable[[Any], Row] | None = None, key_of: Callable[[Any], Any] | None = None) -> None:
+        """`row_of`: `rows` holds records, and this makes the Row of one when it is drawn
+        (`key_of` gives a record's key without formatting it; default: its Row's key)."""
         super().__init__(name=name, id=id, classes=classes)
         self.columns = list(columns)
-        self.rows: list[Row] = []
+        self.rows: list = []
         self.empty_text = empty
         self._last_key: Any = object()
+        self.row_of = row_of
+        self.key_of = key_of
+        self._made: dict[int, tuple[Any, Row]] = {}   # id(record) -> (record, its Row), rows drawn lately
 
     # ---- data ------------------------------------------------------------------
 
@@ -90,30 +99,49 @@ Only the rows on screen are drawn, so long lists stay quick."""
     def row_count(self) -> int:
         return len(self.rows)
 
+    def row(self, index: int) -> Row:
+        """The Row at `index` (made from its record when the table holds records)."""
+        item = self.rows[index]
+        if self.row_of is None:
+            return item
+        made = self._made.get(id(item))
+        if made is None or made[0] is not item:
+            if len(self._made) > 512:
+                self._made.clear()
+            made = self._made[id(item)] = (item, self.row_of(item))
+        return made[1]
+
+    def _key(self, item: Any) -> Any:
+        if self.key_of is not None:
+            return self.key_of(item)
+        return (self.row_of(item) if self.row_of is not None else item).key
+
     @property
     def current(self) -> Row | None:
-        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+        return self.row(self.cursor) if 0 <= self.cursor < len(self.rows) else None
 
     @property
     def current_key(self) -> Any:
-        row = self.current
-        return row.key if row else None
+        if not 0 <= self.cursor < len(self.rows):
+            return None
+        return self._key(self.rows[self.cursor])
 
-    def set_rows(self, rows: list[Row], keep: Any = None) -> None:
+    def set_rows(self, rows: list, keep: Any = None) -> None:
         """Show `rows`; the cursor stays on the row of key `keep` (default: the current one)."""
         key = self.current_key if keep is None else keep
         self.rows = rows
+        self._made.clear()
         index = 0
         if key is not None:
             for i, row in enumerate(rows):
-                if row.key == key:
+                if self._key(row) == key:
                     index = i
                     break
         self._resize()
         self.cursor = min(index, max(0, len(rows) - 1))
         self.refresh()
 
-    def append_rows(self, rows: list[Row], follow: bool = True, limit: int | None = None) -> int:
+    def append_rows(self, rows: list, follow: bool = True, limit: int | None = None) -> int:
         """Add rows at the end (the tail of a stream); returns how many old rows were dropped."""
         at_end = self.at_end
         self.rows.extend(rows)
@@ -209,7 +237,7 @@ Only the rows on screen are drawn, so long lists stay quick."""
         if index == self.cursor:
             name = "fast-table--cursor" if self.has_focus else "fast-table--cursor-blurred"
             style = self._style(name)
-        return self._line(self.rows[index].cells, widths, style).crop_extend(0, width, style)
+        return self._line(self.row(index).cells, widths, style).crop_extend(0, width, style)
 
     def on_focus(self) -> None:
         self._styles = {}
