@@ -203,7 +203,7 @@ def _to_regex(pattern: str) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)
 def _compile(pattern: str, variables: tuple[tuple[str, tuple[str, ...]], ...]) -> re.Pattern:
     table = dict(TUNABLES)
     table.update(dict(variables))
@@ -221,9 +221,24 @@ def freeze(variables: Mapping[str, str | tuple[str, ...] | list[str]] | None) ->
     return tuple(sorted((k, (v,) if isinstance(v, str) else tuple(v)) for k, v in variables.items()))
 
 
+def _used(pattern: str, variables: Mapping) -> dict:
+    """The variables `pattern` refers to, directly or through other variables' values:
+    the rest cannot change its regex, and leaving them out of the cache key lets the
+    patterns of a thousand snaps that name no variable of their own share one regex."""
+    seen, todo = set(), [pattern]
+    while todo:
+        for name in _VAR.findall(todo.pop()):
+            if name in seen:
+                continue
+            seen.add(name)
+            value = variables[name] if name in variables else TUNABLES.get(name, ())
+            todo.extend([value] if isinstance(value, str) else value)
+    return {k: variables[k] for k in seen if k in variables}
+
+
 def compile_glob(pattern: str, variables: Mapping | None = None) -> re.Pattern:
     """The regex (use .match) a path must match to fall under `pattern`."""
-    return _compile(pattern, freeze(variables))
+    return _compile(pattern, freeze(_used(pattern, variables) if variables else None))
 
 
 def match(pattern: str, path: str, variables: Mapping | None = None) -> bool:

@@ -281,8 +281,14 @@ def build_grants(iface: Interface, bodies: Iterable[dict], variables: dict) -> G
     return g
 
 
+@lru_cache(maxsize=4096)
+def _rules_of(text: str) -> tuple[str, ...]:
+    """split_rules, remembered: every snap plugging an interface has the same snippet text."""
+    return tuple(split_rules(text))
+
+
 def _add_apparmor(g: Grants, text: str, variables: dict) -> None:
-    for rule in split_rules(text):
+    for rule in _rules_of(text):
         words = rule.split()
         quals = []
         while words and words[0] in QUALIFIERS:
