@@ -50,4 +50,7 @@ def grant_text(iface, side: str = "plug", limit: int = 6) -> Text:
             out.append(f"  Landlock network: TCP {', '.join(ll['network'])}\n", style="yellow")
         if ll.get("unscoped"):
             out.append(f"  Landlock scopes left open: {', '.join(ll['unscoped'])}\n", style="yellow")
+        if ll.get("mount"):
+            out.append("  Landlock: no path rules (the app may mount, which Landlock would refuse)\n",
+                       style="yellow")
     return out
