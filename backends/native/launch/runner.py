@@ -90,6 +90,13 @@ def loads(data: bytes, path: str = "") -> object:
         obj, end = scan(text, i)
     except StopIteration as exc:
         raise ValueError(f"{path}: not JSON (at character {exc.value})") from None
+    except Exception:        # the C scanner reports some errors through json.decoder, not imported here
+        import json
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"{path}: not JSON ({exc})") from None
+        raise ValueError(f"{path}: not JSON") from None
     while end < len(text) and text[end] in ws:
         end += 1
     if end != len(text):
