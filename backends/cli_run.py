@@ -53,17 +53,28 @@ def default_root() -> str:
 
 def run_command(root: str | None, target: str, args, *, shell: bool = False, explain: bool = False,
                 user: str | None = None, json: bool = False) -> int:
-    from .native.launch import runner
+    from .native.launch import fastpath
 
     root = root or default_root()
+    if not explain:
+        fastpath.exec_launch(root, target, args, shell=shell, user=user)     # returns when there is none
+    from .native.launch import runner
+
     if explain and json:
         import json as _json
 
         headline, units = runner.explain_steps(root, target, args, shell=shell, user=user)
-        _json.dump({"headline": headline, "steps": units}, sys.stdout, indent=2)
+        compiled, why = fastpath.check(root, target, args, shell=shell, user=user)
+        launcher = {"name": "compiled" if compiled else "python", "why": why}
+        _json.dump({"headline": headline, "steps": units, "launcher": launcher}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 1 if any(u["status"] == "error" for u in units) else 0
-    return runner.run(root, target, args, shell=shell, user=user, explain=explain)
+    code = runner.run(root, target, args, shell=shell, user=user, explain=explain)
+    if explain:
+        # which launcher a run would take: the compiled one, or the Python runner and why
+        compiled, why = fastpath.check(root, target, args, shell=shell, user=user)
+        print(f"launcher: {'compiled' if compiled else 'python'} ({why})")
+    return code
 
 
 def cmd_run(args) -> int:

@@ -338,8 +338,10 @@ def camera_run(root: Path, node, *args: str) -> subprocess.CompletedProcess:
     path, major, minor = node
     cmd = [sys.executable, "-c", CAMERA_DRIVER, str(REPO), path, str(major), str(minor), "--root", str(root), "run",
            *args]
+    # the Python runner in this very process, where pyudev is patched (the compiled
+    # launcher would hand an app with device matches to a fresh interpreter)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                            start_new_session=True)
+                            start_new_session=True, env=dict(os.environ, CONFINE_LAUNCHER="python"))
     STARTED.append(proc.pid)
     try:
         out, err = proc.communicate(timeout=30)

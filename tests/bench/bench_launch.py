@@ -153,6 +153,9 @@ def main() -> int:
         bw = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-all"]
         cases = {                                        # name: (command, environment)
             "confine": (confine + r + ["trivial"], clean),
+            "confine-launch": ([str(site / "backends" / "native" / "launch" / "confine-launch"), "--root", str(root),
+                                "trivial"], clean),
+            "confine, python runner": (confine + r + ["trivial"], dict(clean, CONFINE_LAUNCHER="python")),
             "bwrap": (bw + [prog], clean),
             "bare": ([prog], clean),
             "python -c pass": ([str(py), "-c", "pass"], clean),

@@ -137,6 +137,22 @@ def lab():
         host_dirs.cleanup()
 
 
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def launcher(request, monkeypatch, lab):
+    """Every attack under both launchers of `confine run`: the compiled fast path
+    (confine-launch, which must take this app itself) and the Python runner."""
+    if request.param == "compiled":
+        from backends.native.launch import fastpath
+
+        monkeypatch.delenv("CONFINE_LAUNCHER", raising=False)
+        ok, why = fastpath.check(str(lab.root), "escape.run")
+        if not ok:
+            pytest.fail(f"the compiled launcher does not take escape.run: {why}", pytrace=False)
+    else:
+        monkeypatch.setenv("CONFINE_LAUNCHER", "python")
+    return request.param
+
+
 @pytest.fixture(autouse=True)
 def no_cgroup_left():
     """No run of a test leaves its device cgroup behind."""
