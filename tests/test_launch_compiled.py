@@ -255,3 +255,59 @@ def test_explain_names_the_launcher(root):
     assert re.search(r"^launcher: compiled \(.*confine-launch\)", p.stdout, re.M), p.stdout
     p = run(root, "--explain", "hello.hello", python=True)
     assert re.search(r"^launcher: python \(CONFINE_LAUNCHER=python\)", p.stdout, re.M), p.stdout
+
+
+# ---- the installed `confine` command: the launcher itself, Python for everything else ---------
+
+COMMAND = Path(sys.executable).with_name("confine")
+
+
+def cmd(*args: str, python_cli: bool = False, **kw) -> subprocess.CompletedProcess:
+    """`confine ARGS` (the installed command), or `python -m backends.cli ARGS`."""
+    argv = [sys.executable, "-m", "backends.cli", *args] if python_cli else [str(COMMAND), *args]
+    env = dict(os.environ)
+    env.pop("CONFINE_LAUNCHER", None)
+    return subprocess.run(argv, capture_output=True, text=True, cwd="/", env=env, timeout=60, **kw)
+
+
+def test_the_confine_command_is_the_compiled_launcher():
+    with open(COMMAND, "rb") as f:
+        assert f.read(4) == b"\x7fELF", f"{COMMAND} is not the compiled launcher (was gcc there at install?)"
+
+
+def test_the_confine_command_runs_the_app_itself(root):
+    proc = subprocess.Popen([str(COMMAND), "--root", str(root), "run", "--shell", "hello.hello", "--", "-c",
+                             "echo ready; read line; exit 5"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd="/", start_new_session=True)
+    STARTED.append(proc.pid)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        assert os.readlink(f"/proc/{proc.pid}/exe") == str(COMMAND.resolve())   # no interpreter in between
+        out, err = proc.communicate("go\n", timeout=20)
+    finally:
+        kill_group(proc)
+    assert proc.returncode == 5, err
+
+
+@pytest.mark.parametrize("args", [["list"], ["connections", "hello"], ["run", "--explain", "hello.hello"],
+                                  ["run", "--explain", "--json", "notes"], ["run"], ["--help"], ["bogus"],
+                                  ["run", "nosuch.app"]], ids=" ".join)
+def test_every_other_command_goes_to_the_python_cli(root, args):
+    args = ["--root", str(root), *args]
+    ours, python = cmd(*args), cmd(*args, python_cli=True)
+    assert (ours.returncode, ours.stdout, ours.stderr) == (python.returncode, python.stdout, python.stderr)
+
+
+def test_the_confine_command_hands_an_unprivileged_run_to_python(root):
+    """(The interpreter itself may be out of nobody's reach here, as under /root/.pyenv:
+    the hand-over is what is checked, by its trace line.)"""
+    def as_nobody():
+        os.setgroups([])
+        os.setresgid(65534, 65534, 65534)
+        os.setresuid(65534, 65534, 65534)
+
+    env = dict(os.environ, CONFINE_LAUNCHER_TRACE="1")
+    env.pop("CONFINE_LAUNCHER", None)
+    p = subprocess.run([str(COMMAND), "--root", str(root), "run", "hello.hello"], capture_output=True, text=True,
+                       cwd="/", env=env, timeout=60, preexec_fn=as_nobody)
+    assert "an unprivileged invoker (the user-namespace launch is the Python launcher's): handing over" in p.stderr

@@ -11,26 +11,30 @@ all alike), the wall time of:
   bare           PROG
 
 where PROG is the trivial snap's bin/true (a copy of /bin/true): the same program
-on every side. `confine` is the console script of confine *installed* as a user
-would have it, not of the development checkout: the package is copied into a
-scratch venv's site-packages, compiled to bytecode, and its `confine` script is
-written by this pip's own script maker (what `pip install .` does; the script
-pip writes is printed, since pip before 25.0 makes it `import re`). The
-checkout's editable install is measured too, for reference: its `.pth` finder
-imports pathlib, re, urllib and more at every start, which no installed copy
-pays.
+on every side. `confine` is the command of confine *installed* as a user would
+have it, not of the development checkout: the package is copied into a scratch
+venv's site-packages, compiled to bytecode, and its `confine` command is the
+compiled launcher built as setup.py builds it (backends/native/launch/build.py,
+with the scratch venv's interpreter compiled in for the commands it hands to
+Python).
 
-For reference, also: the interpreter alone (`python -c pass`, `python -I -S -c
-pass`: the floor of any launcher written in Python), `confine run` through a
-lean wrapper (`python -I -S`, site-packages put on sys.path by hand: no site, no
-.pth files, no `re`; not what pip writes), `confine run --explain` (everything
-but the cgroup, the fork and the exec) and `confine run hello.hello` next to
-bwrap running the same hello script (about 15 programs).
+For reference, also:
+  confine, python script    `confine run` through the Python console script pip
+                            would write for backends.cli:main (pip's own script
+                            maker): the interpreter starts, then execs the
+                            compiled launcher (what `python -m backends.cli run`
+                            does)
+  confine, python runner    the same with CONFINE_LAUNCHER=python: the Python
+                            launcher alone (what runs where the compiled one
+                            hands a launch over)
+  python -c pass            the interpreter alone: the floor of a launcher in Python
+  confine --explain         (Python) every step decided, nothing run
+  confine hello / bwrap hello   the hello script (about 15 programs) on both
 
 Printed: medians and minimums, and the ratios confine/bwrap (goal <= 2.0),
-confine/bare, interpreter/bwrap. Nothing is asserted. Needs root and bwrap
-(Debian package bubblewrap). Leaves nothing behind (the scratch root and venv,
-the data directories the runs create on the host) unless --keep.
+confine/bare. Nothing is asserted. Needs root, gcc and bwrap (Debian package
+bubblewrap). Leaves nothing behind (the scratch root and venv, the data
+directories the runs create on the host) unless --keep.
 """
 from __future__ import annotations
 
@@ -72,11 +76,8 @@ m.clobber = True
 m.variants = {""}
 m.set_mode = True
 m.executable = python
-m.make("confine = backends.cli:main")
+m.make("confine-script = backends.cli:main")
 """
-
-LEAN = ("import sys; sys.path.append({site!r}); from backends.cli_run import main_exit; "
-        "main_exit(sys.argv[1:])")
 
 
 def sh(cmd, env=None, check=True, cwd=REPO) -> subprocess.CompletedProcess:
@@ -87,16 +88,25 @@ def sh(cmd, env=None, check=True, cwd=REPO) -> subprocess.CompletedProcess:
 
 
 def install_copy(base: Path, env: dict) -> tuple[Path, Path]:
-    """A venv holding confine as installed (no editable finder), with bytecode; (python, site-packages)."""
+    """A venv holding confine as installed (no editable finder), with bytecode, its
+    `confine` command compiled as setup.py makes it, and the Python console script
+    pip would write as `confine-script`; (python, site-packages)."""
+    from backends.native.launch.build import compile_launcher
+
     venv = base / "venv"
     sh([sys.executable, "-m", "venv", "--without-pip", str(venv)], env)
     py = venv / "bin" / "python"
     site = Path(sh([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env).stdout.strip())
     for pkg in ("backends", "confine_tui"):
-        shutil.copytree(REPO / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(REPO / pkg, site / pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc",
+                                                                               "confine-launch"))
     sh([str(py), "-m", "compileall", "-q", str(site / "backends"), str(site / "confine_tui")], env)
+    for out in (site / "backends" / "native" / "launch" / "confine-launch", venv / "bin" / "confine"):
+        why = compile_launcher(str(out), str(py))
+        if why:
+            sys.exit(f"cannot build the launcher: {why}")
     p = sh([sys.executable, "-c", SCRIPT_MAKER, str(venv / "bin"), str(py)], env, check=False)
-    if p.returncode != 0 or not (venv / "bin" / "confine").exists():
+    if p.returncode != 0 or not (venv / "bin" / "confine-script").exists():
         sys.exit(f"cannot write the console script with pip's script maker: {p.stderr}")
     return py, site
 
@@ -129,7 +139,7 @@ def main() -> int:
     os.chmod(base, 0o755)
     clean = {k: v for k, v in os.environ.items()
              if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "PYTHONPYCACHEPREFIX", "PYTHONHOME")}
-    dev_env = dict(clean, PYTHONPYCACHEPREFIX=str(base / "pycache"), PYTHONPATH=str(REPO))
+    dev_env = dict(clean, PYTHONPATH=str(REPO))
     root = base / "root"
     try:
         snapdir = base / "trivial"
@@ -144,30 +154,25 @@ def main() -> int:
 
         py, site = install_copy(base, clean)
         confine = [str(py.parent / "confine")]
-        wrapper = (py.parent / "confine").read_text().splitlines()
-        dev_confine = [str(Path(sys.executable).with_name("confine"))]
-        lean = [str(py), "-I", "-S", "-c", LEAN.format(site=str(site))]
+        script = [str(py.parent / "confine-script")]
+        wrapper = (py.parent / "confine-script").read_text().splitlines()
         r = ["--root", str(root), "run"]
 
         explain = json.loads(sh(confine + r + ["--explain", "--json", "trivial"], clean, cwd="/").stdout)
+        if explain.get("launcher", {}).get("name") != "compiled":
+            sys.exit(f"the compiled launcher would not take the trivial app: {explain.get('launcher')}")
         bw = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--unshare-all"]
         cases = {                                        # name: (command, environment)
             "confine": (confine + r + ["trivial"], clean),
-            "confine-launch": ([str(site / "backends" / "native" / "launch" / "confine-launch"), "--root", str(root),
-                                "trivial"], clean),
-            "confine, python runner": (confine + r + ["trivial"], dict(clean, CONFINE_LAUNCHER="python")),
             "bwrap": (bw + [prog], clean),
             "bare": ([prog], clean),
+            "confine, python script": (script + r + ["trivial"], clean),
+            "confine, python runner": (script + r + ["trivial"], dict(clean, CONFINE_LAUNCHER="python")),
             "python -c pass": ([str(py), "-c", "pass"], clean),
-            "python -I -S -c pass": ([str(py), "-I", "-S", "-c", "pass"], clean),
-            "confine, lean wrapper": (lean + r + ["trivial"], clean),
-            "confine, editable": (dev_confine + r + ["trivial"], dev_env),
             "confine --explain": (confine + r + ["--explain", "trivial"], clean),
             "confine hello": (confine + r + ["hello.hello"], clean),
             "bwrap hello": (bw + [hello], clean),
         }
-        if not Path(dev_confine[0]).exists():
-            del cases["confine, editable"]
         for cmd, env in cases.values():                  # warm up: bytecode, page cache
             for _ in range(2):
                 timed(cmd, env)
@@ -180,7 +185,8 @@ def main() -> int:
 
         print(f"confine run of {prog} on {os.uname().release}, Python {sys.version.split()[0]}, "
               f"{a.runs} interleaved runs each")
-        print(f"confine = {confine[0]}: an installed copy; its console script (by this pip) reads:")
+        print(f"confine = {confine[0]}: an installed copy's compiled `confine` command")
+        print(f"confine-script = the console script this pip writes for backends.cli:main:")
         for line in wrapper[1:]:
             print(f"    {line}")
         print("steps (confine run --explain trivial):")
@@ -194,14 +200,12 @@ def main() -> int:
         ratio = med["confine"] / med["bwrap"]
         print(f"confine / bwrap = {ratio:.2f}  (goal <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'})")
         print(f"  (fastest runs: confine / bwrap = {mins['confine'] / mins['bwrap']:.2f}; less sensitive to load)")
-        print(f"  lean wrapper / bwrap = {med['confine, lean wrapper'] / med['bwrap']:.2f}")
-        print(f"  the floor: python -c pass / bwrap = {med['python -c pass'] / med['bwrap']:.2f}, "
-              f"python -I -S -c pass / bwrap = {med['python -I -S -c pass'] / med['bwrap']:.2f}")
+        print(f"  python script / bwrap = {med['confine, python script'] / med['bwrap']:.2f}, "
+              f"python runner / bwrap = {med['confine, python runner'] / med['bwrap']:.2f}, "
+              f"python -c pass / bwrap = {med['python -c pass'] / med['bwrap']:.2f}")
         print(f"confine / bare  = {med['confine'] / med['bare']:.2f}")
         print(f"bwrap / bare    = {med['bwrap'] / med['bare']:.2f}")
         print(f"hello: confine / bwrap = {med['confine hello'] / med['bwrap hello']:.2f} (the same script on both)")
-        print(f"interpreter start (python -c pass) is {med['python -c pass'] / med['confine'] * 100:.0f}% of "
-              f"confine's median; confine minus interpreter = {med['confine'] - med['python -c pass']:.2f} ms")
     finally:
         if a.keep:
             print(f"kept {base}")

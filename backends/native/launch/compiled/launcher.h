@@ -68,6 +68,8 @@ struct launch {
     int shell, check;
     char **args;
     int nargs;
+    int front_argc;            /* run as the `confine` command: its own command line, for the hand-over */
+    char **front_argv;
     /* who, what */
     char snap[256], app[256], tag[600], plan_path[4096];
     struct user user;

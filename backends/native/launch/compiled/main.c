@@ -1,4 +1,5 @@
 /* confine-launch [--root DIR] [--user NAME] [--shell] [--python PYTHON] [--check] SNAP.APP [--] [ARGS...]
+ * confine [--root DIR] run [--shell] [--user NAME] SNAP.APP [--] [ARGS...]      (installed as `confine`)
  *
  * The compiled fast path of `confine run` (see launcher.h). `confine run` execs
  * it with --python naming its own interpreter, which runs the Python launcher
@@ -74,6 +75,78 @@ static void parse_args(struct launch *la, int argc, char **argv)
     if (!la->root || !*la->root) la->root = "/var/lib/confine";
 }
 
+/* ---- installed as the `confine` command ----------------------------------------------------
+ * `confine run` is taken here, without starting Python; every other command, and
+ * `run` with --explain, --json or --help, goes to the Python CLI of the interpreter
+ * that installed confine (compiled in as CONFINE_PYTHON). */
+
+#ifndef CONFINE_PYTHON
+#define CONFINE_PYTHON NULL
+#endif
+
+static const char PYTHON_CLI[] = "import sys; del sys.argv[0]; from backends.cli import main; sys.exit(main())";
+
+static void python_cli(int argc, char **argv)
+{
+    const char *python = CONFINE_PYTHON;
+    if (!python) {
+        fputs("error: this confine was built without a Python interpreter to hand commands to\n", stderr);
+        exit(1);
+    }
+    /* -P: no current directory on sys.path, as a console script has it */
+    char **args = calloc((size_t)argc + 5, sizeof *args);
+    if (!args) exit(1);
+    int n = 0;
+    args[n++] = (char *)python;
+    args[n++] = "-P";
+    args[n++] = "-c";
+    args[n++] = (char *)PYTHON_CLI;
+    for (int i = 0; i < argc; i++) args[n++] = argv[i];
+    args[n] = NULL;
+    execv(python, args);
+    fprintf(stderr, "error: cannot start %s: %s\n", python, strerror(errno));
+    exit(1);
+}
+
+/* the grammar of cli_run.parse; anything it would not take goes to Python */
+static void front(struct launch *la, int argc, char **argv)
+{
+    int i = 1;
+    while (i < argc && strcmp(argv[i], "run") != 0) {
+        if (!strcmp(argv[i], "--root") && i + 1 < argc) {
+            la->root = argv[i + 1];
+            i += 2;
+        } else if (!strncmp(argv[i], "--root=", 7)) {
+            la->root = argv[i] + 7;
+            i++;
+        } else {
+            python_cli(argc, argv);
+        }
+    }
+    for (i++; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) python_cli(argc, argv);           /* no app named: Python says so */
+        else if (!strcmp(a, "--shell")) la->shell = 1;
+        else if (!strcmp(a, "--user") && i + 1 < argc) la->user_arg = argv[++i];
+        else if (!strncmp(a, "--user=", 7)) la->user_arg = a + 7;
+        else if (a[0] == '-') python_cli(argc, argv);           /* --explain, --json, --help, or a mistake */
+        else break;
+    }
+    if (i >= argc) python_cli(argc, argv);
+    la->target = argv[i++];
+    if (i < argc && !strcmp(argv[i], "--")) i++;
+    la->args = argv + i;
+    la->nargs = argc - i;
+    la->python = CONFINE_PYTHON;
+    la->front_argc = argc;
+    la->front_argv = argv;
+    if (!la->root) la->root = getenv("CONFINE_ROOT");
+    if (!la->root || !*la->root) {
+        if (geteuid() != 0) python_cli(argc, argv);              /* the root of a user: the Python CLI knows it */
+        la->root = "/var/lib/confine";
+    }
+}
+
 static void child(struct launch *la, int sync_r)
 {
     static const int reset[] = { SIGPIPE, SIGXFSZ, SIGINT, SIGTERM, SIGHUP, SIGQUIT };
@@ -99,7 +172,10 @@ int main(int argc, char **argv)
     struct launch la;
     memset(&la, 0, sizeof la);
     la.cg_join_fd = -1;
-    parse_args(&la, argc, argv);
+    const char *base = strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    if (!strcmp(base, "confine")) front(&la, argc, argv);
+    else parse_args(&la, argc, argv);
     const char *forced = getenv("CONFINE_LAUNCHER");
     if (forced && !strcmp(forced, "python")) fallback(&la, "CONFINE_LAUNCHER=python");
     prepare_launch(&la);

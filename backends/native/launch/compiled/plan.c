@@ -94,6 +94,21 @@ void fallback(struct launch *la, const char *fmt, ...)
         fprintf(stderr, "error: %s: this launch needs the Python launcher: use `confine run`\n", why);
         exit(1);
     }
+    if (la->front_argv) {          /* the `confine` command: the same command line, to the Python CLI */
+        setenv("CONFINE_LAUNCHER", "python", 1);
+        char **args = calloc((size_t)la->front_argc + 5, sizeof *args);
+        if (!args) oom();
+        int n = 0;
+        args[n++] = (char *)la->python;
+        args[n++] = "-P";
+        args[n++] = "-c";
+        args[n++] = "import sys; del sys.argv[0]; from backends.cli import main; sys.exit(main())";
+        for (int i = 0; i < la->front_argc; i++) args[n++] = la->front_argv[i];
+        args[n] = NULL;
+        execv(la->python, args);
+        fprintf(stderr, "error: cannot start the Python launcher %s: %s\n", la->python, strerror(errno));
+        exit(1);
+    }
     /* python -I: no PYTHON* variables, no user site, no current directory on sys.path */
     char **argv = calloc((size_t)la->nargs + 16, sizeof *argv);
     if (!argv) oom();
