@@ -108,6 +108,7 @@ struct launch {
 };
 
 /* plan.c */
+void exec_python_cli(const char *python, int argc, char **argv) __attribute__((noreturn));
 void fallback(struct launch *la, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 void prepare_launch(struct launch *la);
 const char *var_get(const struct launch *la, const char *name);

@@ -84,28 +84,13 @@ static void parse_args(struct launch *la, int argc, char **argv)
 #define CONFINE_PYTHON NULL
 #endif
 
-static const char PYTHON_CLI[] = "import sys; del sys.argv[0]; from backends.cli import main; sys.exit(main())";
-
 static void python_cli(int argc, char **argv)
 {
-    const char *python = CONFINE_PYTHON;
-    if (!python) {
+    if (!CONFINE_PYTHON) {
         fputs("error: this confine was built without a Python interpreter to hand commands to\n", stderr);
         exit(1);
     }
-    /* -P: no current directory on sys.path, as a console script has it */
-    char **args = calloc((size_t)argc + 5, sizeof *args);
-    if (!args) exit(1);
-    int n = 0;
-    args[n++] = (char *)python;
-    args[n++] = "-P";
-    args[n++] = "-c";
-    args[n++] = (char *)PYTHON_CLI;
-    for (int i = 0; i < argc; i++) args[n++] = argv[i];
-    args[n] = NULL;
-    execv(python, args);
-    fprintf(stderr, "error: cannot start %s: %s\n", python, strerror(errno));
-    exit(1);
+    exec_python_cli(CONFINE_PYTHON, argc, argv);
 }
 
 /* the grammar of cli_run.parse; anything it would not take goes to Python */
@@ -224,6 +209,7 @@ int main(int argc, char **argv)
     int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
     for (size_t i = 0; i < 4; i++) sigaction(forwarded[i], &sa, NULL);
 
+    signal(SIGPIPE, SIG_IGN);            /* a child that failed early closed its end: EPIPE, not death */
     ssize_t w = write(sync_pipe[1], "g", 1);
     (void)w;
     close(sync_pipe[1]);

@@ -96,18 +96,7 @@ void fallback(struct launch *la, const char *fmt, ...)
     }
     if (la->front_argv) {          /* the `confine` command: the same command line, to the Python CLI */
         setenv("CONFINE_LAUNCHER", "python", 1);
-        char **args = calloc((size_t)la->front_argc + 5, sizeof *args);
-        if (!args) oom();
-        int n = 0;
-        args[n++] = (char *)la->python;
-        args[n++] = "-P";
-        args[n++] = "-c";
-        args[n++] = "import sys; del sys.argv[0]; from backends.cli import main; sys.exit(main())";
-        for (int i = 0; i < la->front_argc; i++) args[n++] = la->front_argv[i];
-        args[n] = NULL;
-        execv(la->python, args);
-        fprintf(stderr, "error: cannot start the Python launcher %s: %s\n", la->python, strerror(errno));
-        exit(1);
+        exec_python_cli(la->python, la->front_argc, la->front_argv);
     }
     /* python -I: no PYTHON* variables, no user site, no current directory on sys.path */
     char **argv = calloc((size_t)la->nargs + 16, sizeof *argv);
@@ -132,6 +121,24 @@ void fallback(struct launch *la, const char *fmt, ...)
     setenv("CONFINE_LAUNCHER", "python", 1);
     execv(la->python, argv);
     fprintf(stderr, "error: cannot start the Python launcher %s: %s\n", la->python, strerror(errno));
+    exit(1);
+}
+
+void exec_python_cli(const char *python, int argc, char **argv)
+{
+    /* -P: no current directory on sys.path, as a console script has it; argv[0] stays ours */
+    static const char code[] = "import sys; del sys.argv[0]; from backends.cli import main; sys.exit(main())";
+    char **args = calloc((size_t)argc + 5, sizeof *args);
+    if (!args) oom();
+    int n = 0;
+    args[n++] = (char *)python;
+    args[n++] = "-P";
+    args[n++] = "-c";
+    args[n++] = (char *)code;
+    for (int i = 0; i < argc; i++) args[n++] = argv[i];
+    args[n] = NULL;
+    execv(python, args);
+    fprintf(stderr, "error: cannot start %s: %s\n", python, strerror(errno));
     exit(1);
 }
 
