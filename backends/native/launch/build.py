@@ -1,6 +1,6 @@
 """Compile the C launcher, compiled/*.c, into an executable.
 
-setup.py calls this at install time, twice over: into the package
+setuptools_build.py calls this at install time, twice over: into the package
 (backends/native/launch/confine-launch, which `confine run` execs when it runs
 in Python) and as the `confine` command itself, which takes `confine run`
 without starting Python and hands every other command to `PYTHON -m
@@ -35,7 +35,10 @@ def compile_launcher(out: str, python: str, cc: str | None = None) -> str | None
     tmp = f"{out}.tmp{os.getpid()}"
     cmd = [cc, *CFLAGS, f"-DCONFINE_PYTHON={_c_string(python)}", "-o", tmp,
            *[s for s in sources() if s.endswith(".c")]]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as exc:
+        return f"{cc}: {exc.strerror}"
     if proc.returncode != 0:
         try:
             os.unlink(tmp)
