@@ -8,6 +8,7 @@ execs the app, which a console's own process must never do.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -105,17 +106,29 @@ class ProcessesAdapter:
         return launch
 
     def _read(self, launch: Launch, on_lines) -> None:
-        batch: list[str] = []
-        last = time.monotonic()
+        """Deliver the output in batches: at most every 50 ms or 200 lines while it
+        flows, and at once when it pauses (a line followed by silence must show)."""
         stream = launch.proc.stdout
         assert stream is not None
-        for raw in iter(stream.readline, b""):
-            batch.append(raw.decode("utf-8", "replace").rstrip("\n"))
+        fd = stream.fileno()
+        batch: list[str] = []
+        pending = b""
+        last = time.monotonic()
+        while True:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                *lines, pending = (pending + chunk).split(b"\n")
+                batch.extend(line.decode("utf-8", "replace") for line in lines)
             now = time.monotonic()
-            if len(batch) >= 200 or now - last > 0.05:
+            if batch and (len(batch) >= 200 or now - last > 0.05 or not ready):
                 on_lines(launch.id, batch, False, None)
                 batch = []
                 last = now
+        if pending:
+            batch.append(pending.decode("utf-8", "replace"))
         stream.close()
         launch.status = launch.proc.wait()
         on_lines(launch.id, batch, True, launch.status)
