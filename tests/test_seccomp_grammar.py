@@ -315,3 +315,57 @@ TOKEN = st.one_of(
        st.lists(TOKEN, max_size=8))
 def test_fuzz_structured_lines(name, tokens):
     parse_or_refuse(" ".join([name, *tokens]))
+
+
+# ---- reading by paragraphs is reading line by line ---------------------------------
+
+def line_by_line(text: str, file: str = "<seccomp>") -> grammar.Policy:
+    """parse() as the grammar defines it: every line on its own, in order."""
+    rules, denials, unrestricted, complain = [], [], False, False
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        item = grammar.parse_line(raw, lineno, file)
+        if item == "@unrestricted":
+            unrestricted = True
+        elif item == "@complain":
+            complain = True
+        elif item is not None:
+            (denials if item.deny else rules).append(item)
+    return grammar.Policy(file, tuple(rules), tuple(denials), unrestricted, complain)
+
+
+def same_reading(text: str) -> None:
+    try:
+        expected = line_by_line(text, "a.src")
+    except SeccompSyntaxError as exc:
+        for _ in range(2):  # the second time from what the first one remembered
+            with pytest.raises(SeccompSyntaxError) as info:
+                parse(text, "a.src")
+            assert (info.value.file, info.value.line, info.value.field) == (exc.file, exc.line, exc.field)
+        return
+    for _ in range(2):
+        got = parse(text, "a.src")
+        assert got == expected
+        assert [r.text for r in got.rules + got.denials] == [r.text for r in expected.rules + expected.denials]
+
+
+def test_paragraphs_read_as_lines():
+    from backends.native.seccomp.template import TEMPLATE
+
+    texts = [TEMPLATE, "", "\n", "\n\n", "\n\n\n", "read", "read\n\nwrite", "\n\nread\n\n\n\nwrite 1\n\n",
+             "read\r\n\r\nwrite\r\n", "read\n \n\nwrite\n\t\n", "@complain\n\nread\n\n~ioctl - TIOCSTI\n\n@unrestricted"]
+    for text in texts:
+        same_reading(text)
+    # the same paragraphs at other lines: line numbers follow
+    for shift in range(4):
+        same_reading("\n" * shift + TEMPLATE + "\n\nsocket AF_INET\n\nread 0x10\n")
+        same_reading("# head\n" * shift + "\n\n" + TEMPLATE)
+    # a paragraph naming a user is read afresh each time
+    parse("read\n\nsetuid u:root\n")
+    assert not any("u:root" in block for _, block in grammar._block_cache)
+
+
+@settings(FUZZ, max_examples=400)
+@given(st.lists(st.sampled_from(["read", "write 1", "~ioctl - TIOCSTI", "", " ", "# c", "@complain", "socket AF_NOPE",
+                                 "\r", "read 0x1", "setuid u:root", "@unrestricted", "chown - -1"]), max_size=30))
+def test_fuzz_paragraphs_read_as_lines(lines):
+    same_reading("\n".join(lines))

@@ -402,14 +402,17 @@ def _parse_cached(raw: str, lineno: int, file: str) -> "Rule | str | None":
     return item
 
 
-def parse(text: str, file: str = "<seccomp>") -> Policy:
-    """Parse a whole seccomp source; raises SeccompSyntaxError at the first bad line."""
-    if not isinstance(text, str):
-        raise TypeError("seccomp source must be text")
+_Block = tuple  # (rules, denials, unrestricted, complain) of some consecutive lines
+_block_cache: dict[tuple[int, str], _Block] = {}
+_BLOCK_CACHE_MAX = 5_000
+
+
+def _parse_block(block: str, first: int, file: str) -> _Block:
+    """The lines of `block`, the first of them numbered `first`."""
     rules: list[Rule] = []
     denials: list[Rule] = []
     unrestricted = complain = False
-    for lineno, raw in enumerate(text.split("\n"), start=1):
+    for lineno, raw in enumerate(block.split("\n"), start=first):
         item = _parse_cached(raw, lineno, file)
         if item is None:
             continue
@@ -422,6 +425,40 @@ def parse(text: str, file: str = "<seccomp>") -> Policy:
             denials.append(item)
         else:
             rules.append(item)
+    return tuple(rules), tuple(denials), unrestricted, complain
+
+
+def parse(text: str, file: str = "<seccomp>") -> Policy:
+    """Parse a whole seccomp source; raises SeccompSyntaxError at the first bad line.
+
+    The text is read paragraph by paragraph (runs of lines between empty lines):
+    generated profiles repeat the template's paragraphs at the same lines, and a
+    paragraph already read at the same line gives the same rules (remembered,
+    unless it names users or groups, which are looked up afresh every time)."""
+    if not isinstance(text, str):
+        raise TypeError("seccomp source must be text")
+    rules: list[Rule] = []
+    denials: list[Rule] = []
+    unrestricted = complain = False
+    first = 1
+    cache = _block_cache
+    for block in text.split("\n\n"):
+        key = (first, block)
+        found = cache.get(key)
+        if found is None:
+            found = _parse_block(block, first, file)
+            if "u:" not in block and "g:" not in block:
+                if len(cache) >= _BLOCK_CACHE_MAX:
+                    cache.clear()
+                cache[key] = found
+        first += block.count("\n") + 2
+        block_rules, block_denials, block_unrestricted, block_complain = found
+        if block_rules:
+            rules.extend(block_rules)
+        if block_denials:
+            denials.extend(block_denials)
+        unrestricted = unrestricted or block_unrestricted
+        complain = complain or block_complain
     return Policy(file, tuple(rules), tuple(denials), unrestricted, complain)
 
 
