@@ -315,3 +315,18 @@ def test_compile_files_shares_identical_deny_outputs_and_removes_stale_ones(tmp_
     (tmp_path / "0.src").write_text("read\n~kill - 9\n")
     compiler.compile_file(tmp_path / "0.src", tmp_path / "0.bin")
     assert denies[1].read_bytes() == results[1].deny != denies[0].read_bytes()
+
+
+def test_compile_files_failing_in_a_worker_leaves_every_output_as_it_was(tmp_path: Path):
+    jobs = []
+    for i in range(6):
+        (tmp_path / f"{i}.src").write_text(template.TEMPLATE + f"setpriority PRIO_PROCESS {i} >=0\n")
+        (tmp_path / f"{i}.bin").write_bytes(b"old")
+        jobs.append((tmp_path / f"{i}.src", tmp_path / f"{i}.bin"))
+    jobs[3] = (jobs[3][0], tmp_path / "no-such-dir" / "3.bin")   # its temporary file cannot be written
+    for workers in (1, 2, 3):
+        with pytest.raises(ConfineError, match="cannot write .*no-such-dir"):
+            compiler.compile_files(jobs, workers=workers)
+        assert all((tmp_path / f"{i}.bin").read_bytes() == b"old" for i in (0, 1, 2, 4, 5))
+        assert not any((tmp_path / f"{i}.bin.deny").exists() for i in range(6))
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -1,4 +1,4 @@
-"""Compile a seccomp Policy into classic BPF with libseccomp (through pyseccomp).
+"""Compile a seccomp Policy into classic BPF with libseccomp (the library pyseccomp wraps).
 
 Two filters come out of one policy:
 
@@ -27,12 +27,8 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .grammar import Policy, Rule, SeccompSyntaxError, parse
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pyseccomp
 
 UNRESTRICTED = b"@unrestricted\n"   # the whole allow output of an unrestricted policy
 
@@ -50,9 +46,11 @@ _seccomp_lock = threading.Lock()
 _resolved: dict[str, int] = {}
 
 
-def _lib() -> "pyseccomp":
-    """pyseccomp, imported once. Its import looks libraries up with ldconfig (about
-    40 ms); the usual sonames are tried first, which is all that lookup would find."""
+def _lib() -> "pyseccomp":  # noqa: F821
+    """pyseccomp, imported once, for its Python API (architecture tokens, argument
+    objects, filters with methods): compiling does not need it (see _Native). Its
+    import looks libraries up with ldconfig (about 40 ms); the usual sonames are
+    tried first, which is all that lookup would find."""
     global _seccomp
     if _seccomp is not None:
         return _seccomp
@@ -63,7 +61,7 @@ def _lib() -> "pyseccomp":
         import ctypes.util
 
         real = ctypes.util.find_library
-        sonames = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
+        sonames = {"c": "libc.so.6", "seccomp": _LIBSECCOMP}
 
         def quick(name: str):
             soname = sonames.get(name)
@@ -90,13 +88,80 @@ _COMPAT = {  # native architecture -> the compat one snap-seccomp adds
     0x80000015: 0x00000014,   # ppc64 (big endian) -> ppc
 }
 
+_LIBSECCOMP = "libseccomp.so.2"
+_CTL_OPTIMIZE = 8   # SCMP_FLTATR_CTL_OPTIMIZE: 2 is the binary-tree layout
+
+
+class _Native:
+    """The calls into libseccomp that compiling makes, bound with ctypes on the very
+    library pyseccomp uses, without importing pyseccomp (its import, with typing and
+    ctypes.util, costs a short-lived compiling process more than the calls need).
+
+    The two calls that take long (export, release) let other threads run Python
+    meanwhile. The rule calls, a few microseconds each and hundreds per filter, keep
+    Python's lock (PyDLL): giving it up and taking it back around each of them, while
+    other threads want it too, costs more than the calls themselves."""
+
+    def __init__(self):
+        import ctypes
+
+        try:
+            lib = ctypes.CDLL(_LIBSECCOMP)
+            path = _LIBSECCOMP
+        except OSError:
+            path = _lib()._libseccomp._name   # wherever pyseccomp found it
+            lib = ctypes.CDLL(path)
+        held = ctypes.PyDLL(path)
+
+        class ArgCmp(ctypes.Structure):   # struct scmp_arg_cmp
+            _fields_ = [("arg", ctypes.c_uint), ("op", ctypes.c_int),
+                        ("datum_a", ctypes.c_uint64), ("datum_b", ctypes.c_uint64)]
+
+        def bind(dll, name, restype, *argtypes):
+            fn = getattr(dll, name)
+            fn.restype, fn.argtypes = restype, argtypes
+            return fn
+
+        ptr, u32, i32 = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int
+        self.ArgCmp = ArgCmp
+        self.init = bind(lib, "seccomp_init", ptr, u32)
+        self.release = bind(lib, "seccomp_release", None, ptr)
+        self.arch_add = bind(lib, "seccomp_arch_add", i32, ptr, u32)
+        self.attr_set = bind(lib, "seccomp_attr_set", i32, ptr, i32, u32)
+        self.export_bpf = bind(lib, "seccomp_export_bpf", i32, ptr, i32)
+        self.export_pfc = bind(lib, "seccomp_export_pfc", i32, ptr, i32)
+        self.resolve_name = bind(lib, "seccomp_syscall_resolve_name_arch", i32, u32, ctypes.c_char_p)
+        rule = (ptr, u32, i32, ctypes.c_uint, ctypes.POINTER(ArgCmp))
+        self.add = bind(held, "seccomp_rule_add_array", i32, *rule)
+        self.add_exact = bind(held, "seccomp_rule_add_exact_array", i32, *rule)
+        self.arch = bind(lib, "seccomp_arch_native", u32)()
+        self.compat = _COMPAT.get(self.arch)
+
+
+_native_lib: _Native | None = None
+_native_lock = threading.Lock()
+
+
+def _native() -> _Native:
+    global _native_lib
+    if _native_lib is None:
+        with _native_lock:
+            if _native_lib is None:
+                _native_lib = _Native()
+    return _native_lib
+
+
+def _check(rc: int) -> None:
+    if rc < 0:
+        raise OSError(-rc, os.strerror(-rc))
+
 
 def resolve(name: str) -> int:
     """libseccomp's number for a syscall name on the native arch; negative if unknown
     there (a pseudo-number for names of the compat arch, -1 for unknown names)."""
     nr = _resolved.get(name)
     if nr is None:
-        nr = _resolved[name] = _lib().resolve_syscall(0, name)
+        nr = _resolved[name] = _native().resolve_name(0, name.encode())
     return nr
 
 
@@ -139,17 +204,25 @@ class _Fd:
         return self._fd
 
 
-def _export(flt, method: str) -> bytes:
+def _through_memfd(write) -> bytes:
+    """What write(fd) writes, read back from a memfd."""
     fd = os.memfd_create("confine-seccomp", os.MFD_CLOEXEC)
     try:
-        getattr(flt, method)(_Fd(fd))
+        write(fd)
         size = os.fstat(fd).st_size
         return os.pread(fd, size, 0) if size else b""
     finally:
         os.close(fd)
 
 
+def _export(flt, method: str) -> bytes:
+    """The export of a pyseccomp filter (see _new_filter)."""
+    return _through_memfd(lambda fd: getattr(flt, method)(_Fd(fd)))
+
+
 def _new_filter(default: int, tree: bool):
+    """A pyseccomp filter with the architectures and layout the compiler uses, for
+    callers that build filters through pyseccomp's API."""
     lib = _lib()
     flt = lib.SyscallFilter(default)
     compat = _COMPAT.get(lib.system_arch())
@@ -158,6 +231,34 @@ def _new_filter(default: int, tree: bool):
     if tree:
         flt.set_attr(lib.Attr.CTL_OPTIMIZE, 2)
     return flt
+
+
+def _new_ctx(default: int, tree: bool) -> int:
+    """A libseccomp filter context with the architectures snap-seccomp gives it (the
+    native one and its compat arch) and the layout asked for; the caller releases it."""
+    lib = _native()
+    ctx = lib.init(default)
+    if not ctx:
+        raise OSError(errno.EINVAL, "libseccomp cannot create a filter")
+    try:
+        if lib.compat is not None:
+            _check(lib.arch_add(ctx, lib.compat))
+        if tree:
+            _check(lib.attr_set(ctx, _CTL_OPTIMIZE, 2))
+    except BaseException:
+        lib.release(ctx)
+        raise
+    return ctx
+
+
+def _finish(ctx: int, kind: str = "bpf") -> bytes:
+    """Export the filter context (raw BPF, or pseudo-code with kind="pfc") and release it."""
+    lib = _native()
+    try:
+        export = lib.export_bpf if kind == "bpf" else lib.export_pfc
+        return _through_memfd(lambda fd: _check(export(ctx, fd)))
+    finally:
+        lib.release(ctx)
 
 
 _OP_CODES = {"NE": 1, "LT": 2, "LE": 3, "EQ": 4, "GE": 5, "GT": 6, "MASKED_EQ": 7}
@@ -169,8 +270,7 @@ def _arg_array(args: tuple) -> tuple[int, object]:
     conditions recur across profiles)."""
     found = _arrays.get(args)
     if found is None:
-        lib = _lib()
-        arr = (lib._ArgCmp * len(args))()
+        arr = (_native().ArgCmp * len(args))()
         for i, c in enumerate(args):
             arr[i].arg = c.index
             arr[i].op = _OP_CODES[c.op]
@@ -180,34 +280,6 @@ def _arg_array(args: tuple) -> tuple[int, object]:
                 arr[i].datum_a = c.value
         found = _arrays[args] = (len(args), arr)
     return found
-
-
-def _raw_adders(flt):
-    """libseccomp's two rule calls on `flt`, each returning libseccomp's status code.
-
-    pyseccomp turns every refusal into an exception, and on a filter with two
-    architectures libseccomp refuses every "exact" rule: hundreds of exceptions per
-    profile. When pyseccomp exposes its library handle, call it directly (same
-    library, same arguments); otherwise go through pyseccomp's methods.
-    """
-    lib = _lib()
-    raw = getattr(lib, "_libseccomp", None)
-    ctx = getattr(flt, "_filter", None)
-    if raw is not None and ctx is not None and hasattr(lib, "_ArgCmp"):
-        exact_fn, add_fn = raw.seccomp_rule_add_exact_array, raw.seccomp_rule_add_array
-        return (lambda action, nr, n, arr: exact_fn(ctx, action, nr, n, arr),
-                lambda action, nr, n, arr: add_fn(ctx, action, nr, n, arr))
-
-    def via(method):
-        def call(action, nr, n, arr):
-            args = [lib.Arg(arr[i].arg, arr[i].op, arr[i].datum_a, arr[i].datum_b) for i in range(n)]
-            try:
-                method(action, nr, *args)
-                return 0
-            except OSError as exc:
-                return -(exc.errno or errno.EINVAL)
-        return call
-    return via(flt.add_rule_exactly), via(flt.add_rule)
 
 
 _Step = tuple  # (syscall number, condition count, scmp_arg_cmp array or None, Rule)
@@ -227,43 +299,73 @@ def _plan(rules: tuple[Rule, ...], skipped: dict[str, None]) -> list[_Step]:
     return steps
 
 
-# (architectures, action, syscall, conditions) of rules libseccomp refused to add
-# "exactly": it refuses them for a reason of the rule and the architectures (a name
-# of the compat arch only, a number that differs between the arches), never of the
-# rules already in the filter, so the attempt is not repeated. That halves the
-# calls into libseccomp; the filters are the same bytes (the tests compare them).
+# snap-seccomp adds each rule "exactly" first and, when libseccomp refuses, again
+# letting libseccomp translate it. A refusal that comes from the rule and the
+# architectures (a name of the compat arch only, a number that differs between the
+# arches), never from the rules already in the filter, is remembered here as
+# (architectures, action, syscall, conditions) and not attempted again: the filters
+# are the same bytes (the tests compare them).
 _inexact: set[tuple] = set()
+# Native architectures on whose filters (with their compat arch) libseccomp refuses
+# every exact rule: it answers EOPNOTSUPP to an exact rule on a filter of several
+# architectures before looking at the rule or the filter's rules. Rules then go
+# straight to the translating call, as snap-seccomp's second attempt does.
+_never_exact: set[int] = set()
 
 
-def _build(default: int, action: int, steps: list[_Step], tree: bool, file: str, answer=None):
-    """A filter of `steps` answering `action` (or, per rule, what `answer` says)."""
-    flt = _new_filter(default, tree)
-    exact, add = _raw_adders(flt)
-    arches = _lib().system_arch()
-    common = action
+def _refused(file: str, rule: Rule, rc: int) -> SeccompSyntaxError:
+    return SeccompSyntaxError(file, rule.line, rule.syscall, f"libseccomp refused the rule: {os.strerror(-rc)}")
+
+
+def _add_rules(ctx: int, common: int, steps: list[_Step], file: str, answer=None) -> None:
+    lib = _native()
+    add, arches = lib.add, lib.arch
+    if answer is None and arches in _never_exact:
+        for nr, n, arr, rule in steps:   # the usual case: a tight loop of C calls
+            rc = add(ctx, common, nr, n, arr)
+            if rc:
+                raise _refused(file, rule, rc)
+        return
+    exact = lib.add_exact
     for nr, n, arr, rule in steps:
         action = common if answer is None else (answer(rule) or common)
-        key = (arches, action, nr, rule.args)
-        # Exactly as written first; when libseccomp refuses, let it translate the rule.
-        if key not in _inexact:
-            if exact(action, nr, n, arr) == 0:
-                continue
-            _inexact.add(key)
-        rc = add(action, nr, n, arr)
-        if rc != 0:
-            raise SeccompSyntaxError(file, rule.line, rule.syscall, f"libseccomp refused the rule: {os.strerror(-rc)}")
-    return flt
+        if arches not in _never_exact:
+            key = (arches, action, nr, rule.args)
+            # Exactly as written first; when libseccomp refuses, let it translate the rule.
+            if key not in _inexact:
+                rc = exact(ctx, action, nr, n, arr)
+                if rc == 0:
+                    continue
+                if rc == -errno.EOPNOTSUPP:
+                    _never_exact.add(arches)
+                else:
+                    _inexact.add(key)
+        rc = add(ctx, action, nr, n, arr)
+        if rc:
+            raise _refused(file, rule, rc)
+
+
+def _build(default: int, action: int, steps: list[_Step], tree: bool, file: str, answer=None) -> int:
+    """A filter context of `steps` answering `action` (or, per rule, what `answer`
+    says); the caller exports and releases it (_finish)."""
+    ctx = _new_ctx(default, tree)
+    try:
+        _add_rules(ctx, action, steps, file, answer)
+    except BaseException:
+        _native().release(ctx)
+        raise
+    return ctx
 
 
 def _allow_default(policy: Policy) -> int:
     return ACT_LOG if policy.complain else act_errno(errno.EPERM)
 
 
-def _build_allow(policy: Policy, tree: bool, skipped: dict[str, None]):
+def _build_allow(policy: Policy, tree: bool, skipped: dict[str, None]) -> int:
     return _build(_allow_default(policy), ACT_ALLOW, _plan(policy.rules, skipped), tree, policy.file)
 
 
-def _build_deny(policy: Policy, tree: bool, skipped: dict[str, None]):
+def _build_deny(policy: Policy, tree: bool, skipped: dict[str, None]) -> int:
     return _build(ACT_ALLOW, act_errno(errno.EACCES), _plan(policy.denials, skipped), tree, policy.file,
                   answer=lambda rule: act_errno(rule.errno) if rule.errno is not None else None)
 
@@ -275,16 +377,19 @@ _deny_lock = threading.Lock()
 
 def _deny_bytes(policy: Policy, tree: bool) -> tuple[bytes, tuple[str, ...]]:
     """The deny filter of `policy` and the names it skipped. Most profiles share the
-    template's denials, so the result is kept per distinct set of denial rules."""
+    template's denials, so the result is kept per distinct set of denial rules (and
+    made once when several threads want it at the same time)."""
     key = (tree, tuple((r.syscall, r.args, r.errno) for r in policy.denials))
     found = _deny_cache.get(key)
     if found is None:
-        skipped: dict[str, None] = {}
-        found = (_export(_build_deny(policy, tree, skipped), "export_bpf"), tuple(skipped))
         with _deny_lock:
-            if len(_deny_cache) >= _DENY_CACHE_MAX:
-                _deny_cache.pop(next(iter(_deny_cache)))
-            _deny_cache[key] = found
+            found = _deny_cache.get(key)
+            if found is None:
+                skipped: dict[str, None] = {}
+                found = (_finish(_build_deny(policy, tree, skipped)), tuple(skipped))
+                if len(_deny_cache) >= _DENY_CACHE_MAX:
+                    _deny_cache.pop(next(iter(_deny_cache)))
+                _deny_cache[key] = found
     return found
 
 
@@ -292,31 +397,28 @@ _adding = threading.Lock()
 
 
 class _Job:
-    """One policy's compilation, split in a Python part (prepare) and a part that is
-    almost only libseccomp's C code (run), which threads can do side by side."""
+    """One policy's compilation: rules prepared in Python, the filter built (hundreds
+    of short libseccomp calls), exported (one long call, which threads can make side
+    by side)."""
 
     def __init__(self, policy: Policy, tree: bool):
         self.policy, self.tree = policy, tree
         self.skipped: dict[str, None] = {}
-        self.steps: list[_Step] = []
         self.deny: bytes | None = None
         self.allow: bytes | None = None
-        if policy.unrestricted:
-            return
-        self.steps = _plan(policy.rules, self.skipped)
-        if policy.denials:
-            self.deny, deny_skipped = _deny_bytes(policy, tree)
-            for name in deny_skipped:
-                self.skipped.setdefault(name, None)
 
     def run(self) -> "_Job":
-        if not self.policy.unrestricted:
-            # Adding rules is hundreds of short calls, each taking Python's lock back
-            # on return: two threads doing it at once mostly wait for each other. One
-            # thread adds rules while the others export (a single long call each).
+        p = self.policy
+        if not p.unrestricted:
+            steps = _plan(p.rules, self.skipped)
+            if p.denials:
+                self.deny, deny_skipped = _deny_bytes(p, self.tree)
+                for name in deny_skipped:
+                    self.skipped.setdefault(name, None)
+            # One thread adds rules while the others export.
             with _adding:
-                flt = _build(_allow_default(self.policy), ACT_ALLOW, self.steps, self.tree, self.policy.file)
-            self.allow = _export(flt, "export_bpf")
+                ctx = _build(_allow_default(p), ACT_ALLOW, steps, self.tree, p.file)
+            self.allow = _finish(ctx)
         return self
 
     def result(self) -> CompileResult:
@@ -336,29 +438,59 @@ def _workers(count: int, workers: int | None) -> int:
     return max(1, min(count, workers or os.cpu_count() or 1))
 
 
+def _in_threads(items: list, fn, workers: int | None) -> tuple[list, BaseException | None]:
+    """fn(item) for every item on up to `workers` threads, this one among them (default:
+    one per core), items handed out in order. Returns the results (None where fn
+    failed or did not run) and the first exception in the order of the items: after a
+    failure no further item starts, and every started call ends before this returns."""
+    results: list = [None] * len(items)
+    errors: dict[int, BaseException] = {}
+    lock = threading.Lock()
+    pending = iter(range(len(items)))
+
+    def worker() -> None:
+        while True:
+            with lock:
+                i = None if errors else next(pending, None)
+            if i is None:
+                return
+            try:
+                results[i] = fn(items[i])
+            except BaseException as exc:  # reported in order by the caller
+                with lock:
+                    errors[i] = exc
+                return
+
+    threads = [threading.Thread(target=worker, name="seccomp-compile", daemon=True)
+               for _ in range(_workers(len(items), workers) - 1)]
+    for t in threads:
+        t.start()
+    try:
+        worker()
+    finally:
+        for t in threads:
+            t.join()
+    return results, (errors[min(errors)] if errors else None)
+
+
 def compile_many(policies: list[Policy], *, tree: bool = False, workers: int | None = None) -> list[CompileResult]:
     """Compile a batch of policies, in order, on a few threads of this process.
 
-    The Python part of every job runs first, in this thread; then the filters are
-    built and exported on `workers` threads (default: one per core): libseccomp
-    runs without Python's lock (ctypes releases it around each call), each on a
-    filter of its own, so the cores share the work. Same bytes as one by one.
+    Filters are built and exported on `workers` threads (default: one per core, this
+    one included): libseccomp exports without Python's lock, each thread on a filter
+    of its own, so the cores share the work. Same bytes as one by one.
     """
-    jobs = [_Job(p, tree) for p in policies]
-    n = _workers(len(jobs), workers)
-    if n <= 1:
-        return [job.run().result() for job in jobs]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="seccomp-compile") as pool:
-        return [job.result() for job in pool.map(_Job.run, jobs)]
+    results, error = _in_threads([_Job(p, tree) for p in policies], lambda job: job.run().result(), workers)
+    if error is not None:
+        raise error
+    return results
 
 
 def compile_allow(policy: Policy, *, tree: bool = False) -> bytes | None:
     """The allow filter as raw BPF; None for an @unrestricted policy (no filter)."""
     if policy.unrestricted:
         return None
-    return _export(_build_allow(policy, tree, {}), "export_bpf")
+    return _finish(_build_allow(policy, tree, {}))
 
 
 def compile_deny(policy: Policy, *, tree: bool = False) -> bytes | None:
@@ -381,9 +513,9 @@ def export_pfc(policy: Policy, *, tree: bool = False) -> str:
     out = []
     if policy.denials:
         out.append("# explicit denials (loaded first; ERRNO(13) is EACCES, ERRNO(38) ENOSYS, ERRNO(1) EPERM)\n")
-        out.append(_export(_build_deny(policy, tree, skipped), "export_pfc").decode())
+        out.append(_finish(_build_deny(policy, tree, skipped), "pfc").decode())
         out.append("# allow filter\n")
-    out.append(_export(_build_allow(policy, tree, skipped), "export_pfc").decode())
+    out.append(_finish(_build_allow(policy, tree, skipped), "pfc").decode())
     if skipped:
         out.append("# skipped (unknown to libseccomp): " + " ".join(skipped) + "\n")
     return "".join(out)
@@ -431,6 +563,15 @@ def _syncfs(path: Path) -> bool:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         return fn(fd) == 0
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    """state.fsync_dir, without importing state (and json) into a compiling process."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -491,8 +632,6 @@ def _discard(stages: list[_Staged]) -> None:
 def _commit(stages: list[_Staged], synced: bool) -> None:
     """Make the temporary files durable (unless already fsynced one by one), rename them
     into place in order (a None removes a stale OUT.deny), fsync each directory once."""
-    from ..state import fsync_dir
-
     finals = [final for staged in stages for _, final in staged]
     dirs = list(dict.fromkeys(p.parent for p in finals))
     if not synced:
@@ -515,7 +654,7 @@ def _commit(stages: list[_Staged], synced: bool) -> None:
             else:
                 os.replace(tmp, final)
     for d in dirs:
-        fsync_dir(d)
+        _fsync_dir(d)
 
 
 def _write_error(exc: OSError, fallback: Path):
@@ -571,25 +710,11 @@ def compile_files(jobs: list[tuple[str | os.PathLike, str | os.PathLike]], *, tr
         result = job.run().result()
         return result, _stage(out, result, sync=False, shared=shared)
 
-    n = _workers(len(prepared), workers)
-    done: list[tuple[CompileResult, _Staged]] = []
+    results, error = _in_threads(prepared, work, workers)
+    done = [r for r in results if r is not None]  # every temporary file must go on failure
     try:
-        if n <= 1:
-            for item in prepared:
-                done.append(work(item))
-        else:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=n, thread_name_prefix="seccomp-compile") as pool:
-                futures = [pool.submit(work, item) for item in prepared]
-                errors = []
-                for f in futures:
-                    try:
-                        done.append(f.result())
-                    except BaseException as exc:  # keep collecting: every temporary file must go
-                        errors.append(exc)
-                if errors:
-                    raise errors[0]
+        if error is not None:
+            raise error
         _commit([staged for _, staged in done], synced=False)
     except OSError as exc:
         _discard([staged for _, staged in done])
