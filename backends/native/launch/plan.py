@@ -289,6 +289,8 @@ def generate(ctx: "TagContext", *, root: Path) -> dict[str, Any]:
                  "sets, so the app cannot use them even as root: AppArmor refuses the same where the kernel has "
                  "it, and without AppArmor nothing else would",
                  keep=keep, source="the `capability` rules of the app's AppArmor snippets")
+    if keep != capabilities.ALL:
+        caps["numbers"] = [capabilities.NUMBER[n] for n in keep]    # for the compiled launcher
     if classic:
         caps["skip"] = "classic confinement: the app keeps the capabilities of its user"
     elif devmode:

@@ -16,21 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static char *unescape(const char *s)
-{
-    char *out = xstrdup(s), *o = out;
-    for (; *s; s++) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-            *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-            s += 3;
-        } else {
-            *o++ = *s;
-        }
-    }
-    *o = 0;
-    return out;
-}
-
 static int has_word(const char *list, const char *word)
 {
     size_t wl = strlen(word);
@@ -62,7 +47,7 @@ int devcgroup_find_v1(char *mount, size_t len)
         tok = strtok_r(sep + 3, " ", &save);
         for (int i = 0; i < 3 && tok; i++, tok = strtok_r(NULL, " ", &save)) right[i] = tok;
         if (!left[5] || !right[2] || strcmp(right[0], "cgroup") != 0 || !has_word(right[2], "devices")) continue;
-        char *mp = unescape(left[4]);
+        char *mp = unescape_octal(left[4]);
         found = 1;                  /* the first devices mount decides, as find_mounts() has it */
         if (has_word(left[5], "ro") || access(mp, W_OK) != 0 || strlen(mp) >= len) {
             free(mp);

@@ -134,5 +134,6 @@ int devcgroup_remove(struct launch *la, char *err, size_t errlen);
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int read_fd_all(int fd, char **out, size_t *len);
+char *unescape_octal(const char *s);
 
 #endif

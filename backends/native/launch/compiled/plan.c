@@ -48,6 +48,22 @@ char *xasprintf(const char *fmt, ...)
     return out;
 }
 
+/* a mount point as /proc/self/mountinfo writes it: \040 and the like back to bytes */
+char *unescape_octal(const char *s)
+{
+    char *out = xstrdup(s), *o = out;
+    for (; *s; s++) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+            *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = 0;
+    return out;
+}
+
 int read_fd_all(int fd, char **out, size_t *len)
 {
     size_t cap = 16384, n = 0;
@@ -623,26 +639,19 @@ static void decide_variables(struct launch *la, const struct json *env_step)
     }
 }
 
-static const char *const CAPS[] = {
-    "chown", "dac_override", "dac_read_search", "fowner", "fsetid", "kill", "setgid", "setuid",
-    "setpcap", "linux_immutable", "net_bind_service", "net_broadcast", "net_admin", "net_raw",
-    "ipc_lock", "ipc_owner", "sys_module", "sys_rawio", "sys_chroot", "sys_ptrace", "sys_pacct",
-    "sys_admin", "sys_boot", "sys_nice", "sys_resource", "sys_time", "sys_tty_config", "mknod",
-    "lease", "audit_write", "audit_control", "setfcap", "mac_override", "mac_admin", "syslog",
-    "wake_alarm", "block_suspend", "audit_read", "perfmon", "bpf", "checkpoint_restore",
-};
-
 static int decide_capabilities(struct launch *la, const struct json *spec)
 {
     const struct json *keep = json_get(spec, "keep");
     if (keep && keep->type == JSON_STRING && strcmp(keep->string, "all") == 0) return 0;
+    /* the plan gives the numbers of the names in `keep` (capability_names.py) */
+    const struct json *numbers = json_get(spec, "numbers");
+    if (!numbers || json_len(numbers) != json_len(keep)) fallback(la, "the capabilities step has no numbers");
     la->keep_caps = 0;
-    for (size_t i = 0; i < json_len(keep); i++) {
-        const struct json *k = json_at(keep, i);
-        size_t n = 0;
-        while (k && k->type == JSON_STRING && n < sizeof CAPS / sizeof *CAPS && strcmp(CAPS[n], k->string)) n++;
-        if (!k || k->type != JSON_STRING || n == sizeof CAPS / sizeof *CAPS) fallback(la, "an unknown capability to keep");
-        la->keep_caps |= 1ULL << n;
+    for (size_t i = 0; i < json_len(numbers); i++) {
+        const struct json *n = json_at(numbers, i);
+        if (n->type != JSON_NUMBER || !n->integral || n->integer < 0 || n->integer > 63)
+            fallback(la, "a capability number out of range");
+        la->keep_caps |= 1ULL << n->integer;
     }
     return 1;
 }

@@ -179,21 +179,6 @@ static void step_devpts(struct launch *la, const struct json *spec)
     if (ptmx && src && dst && !is_symlink(dst)) do_mount(src, dst, NULL, MS_BIND, NULL);
 }
 
-static char *unescape_mount_point(const char *s)
-{
-    char *out = xstrdup(s), *o = out;
-    for (; *s; s++) {
-        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-            *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-            s += 3;
-        } else {
-            *o++ = *s;
-        }
-    }
-    *o = 0;
-    return out;
-}
-
 /* where mount_setattr is missing: remount read-only each mount at or below `path` */
 static void remount_each_read_only(const char *path)
 {
@@ -207,7 +192,7 @@ static void remount_each_read_only(const char *path)
         char *field[6] = { 0 }, *save = NULL, *tok = strtok_r(line, " ", &save);
         for (int i = 0; i < 6 && tok; i++, tok = strtok_r(NULL, " ", &save)) field[i] = tok;
         if (!field[5]) continue;
-        char *mp = unescape_mount_point(field[4]);
+        char *mp = unescape_octal(field[4]);
         if (strncmp(mp, path, pl) == 0 && (mp[pl] == 0 || mp[pl] == '/' || pl == 1)) {
             unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
             char *osave = NULL;
