@@ -384,21 +384,31 @@ def _errno_value(token: str, file: str, line: int) -> int:
 
 
 _MISSING = object()
-_line_cache: dict[tuple[str, int], "Rule | str | None"] = {}
+_line_cache: dict[str, "Rule | str | None"] = {}
 _LINE_CACHE_MAX = 50_000
 
 
+def _at_line(rule: Rule, lineno: int) -> Rule:
+    """`rule` as read at another line (a copy: rules are immutable)."""
+    moved = object.__new__(Rule)
+    moved.__dict__.update(rule.__dict__)
+    moved.__dict__["line"] = lineno
+    return moved
+
+
 def _parse_cached(raw: str, lineno: int, file: str) -> "Rule | str | None":
-    """parse_line, remembered: generated profiles repeat the template line for line.
-    Lines naming users or groups are always read afresh (the databases may change)."""
-    key = (raw, lineno)
-    item = _line_cache.get(key, _MISSING)
+    """parse_line, remembered by the text of the line: generated profiles repeat the
+    template's and the interfaces' lines. Lines naming users or groups are always
+    read afresh (the databases may change); errors are never remembered."""
+    item = _line_cache.get(raw, _MISSING)
     if item is _MISSING:
         item = parse_line(raw, lineno, file)
         if "u:" not in raw and "g:" not in raw:
             if len(_line_cache) >= _LINE_CACHE_MAX:
                 _line_cache.clear()
-            _line_cache[key] = item
+            _line_cache[raw] = item
+    elif item.__class__ is Rule and item.line != lineno:
+        item = _at_line(item, lineno)
     return item
 
 
