@@ -263,7 +263,9 @@ async def test_connect_from_a_denials_suggestion(root):
         assert denials[0].suggestions[0].interface == "camera"
         screen = app.screen
         await wait_for(pilot, lambda: len(screen.shown) == 1, what="the denial in the table")
-        assert "webbrowser.webbrowser" in str(screen.query_one("#denial-text").render())
+        # the explanation follows the highlighted row a message later
+        await wait_for(pilot, lambda: "webbrowser.webbrowser" in str(screen.query_one("#denial-text").render()),
+                       what="the denial's explanation")
         await press(pilot, "c")
         await settle(pilot)
         assert conns(root, "webbrowser")["webbrowser:camera"] == (":camera", "manual")
