@@ -131,6 +131,9 @@ class _Native:
         self.export_bpf = bind(lib, "seccomp_export_bpf", i32, ptr, i32)
         self.export_pfc = bind(lib, "seccomp_export_pfc", i32, ptr, i32)
         self.resolve_name = bind(lib, "seccomp_syscall_resolve_name_arch", i32, u32, ctypes.c_char_p)
+        self.resolve_num = bind(lib, "seccomp_syscall_resolve_num_arch", ptr, u32, i32)   # malloc'd name
+        self.free = bind(ctypes.CDLL(None), "free", None, ptr)
+        self.string_at = ctypes.string_at
         rule = (ptr, u32, i32, ctypes.c_uint, ctypes.POINTER(ArgCmp))
         self.add = bind(held, "seccomp_rule_add_array", i32, *rule)
         self.add_exact = bind(held, "seccomp_rule_add_exact_array", i32, *rule)
@@ -313,18 +316,100 @@ _inexact: set[tuple] = set()
 _never_exact: set[int] = set()
 
 
+# ---- the order of the rule calls ------------------------------------------------
+#
+# libseccomp keeps each architecture's syscalls in a list sorted by number and walks
+# it from the smallest to place every rule (in the filter and again in the copy it
+# keeps to undo a failed call). Rules given from the largest number down are placed
+# at once on the native architecture: about a sixth less work per filter.
+#
+# The filter is the same bytes: what libseccomp generates depends on each syscall's
+# entry, and an entry depends only on the rules that reach it, in their order. Rules
+# may change places as long as two rules that reach a same syscall, on any of the
+# filter's architectures, keep their order. A rule reaches its number on the native
+# arch; on the compat arch the number libseccomp translates it to and, for the socket
+# and IPC calls, their multiplexer (socketcall, ipc) too. So rules keep their order
+# within a group: the rules of one native number; all the multiplexed calls (on every
+# architecture: some native ones multiplex too); the numbers found to share a compat
+# number. Groups are ordered by number, from the largest down.
+
+_MULTIPLEXED = frozenset({
+    "socket", "bind", "connect", "listen", "accept", "getsockname", "getpeername", "socketpair", "send",
+    "recv", "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt", "sendmsg", "recvmsg", "accept4",
+    "recvmmsg", "sendmmsg", "socketcall",
+    "semop", "semget", "semctl", "semtimedop", "msgsnd", "msgrcv", "msgget", "msgctl", "shmat", "shmdt",
+    "shmget", "shmctl", "ipc",
+})
+_MULTIPLEXED_GROUP = 1 << 40     # above every syscall number
+_group: dict[int, int] = {}      # native number -> its group (the number itself unless shared)
+_compat_owner: dict[int, int] = {}   # compat number -> the group whose rules reach it
+_group_lock = threading.Lock()
+
+
+def _canonical(nr: int) -> str | None:
+    """The name libseccomp gives the native number `nr` (what it translates)."""
+    lib = _native()
+    raw = lib.resolve_num(lib.arch, nr)
+    if not raw:
+        return None
+    try:
+        return lib.string_at(raw).decode()
+    finally:
+        lib.free(raw)
+
+
+def _place(nr: int, name: str) -> int:
+    """The group of native number `nr` (first met as `name`), chosen once."""
+    lib = _native()
+    with _group_lock:
+        group = _group.get(nr)
+        if group is not None:
+            return group
+        canonical = _canonical(nr) or name
+        if name in _MULTIPLEXED or canonical in _MULTIPLEXED:
+            group = _MULTIPLEXED_GROUP
+        elif lib.compat is None:
+            group = nr
+        else:
+            target = lib.resolve_name(lib.compat, canonical.encode())
+            if target in (lib.resolve_name(lib.compat, b"socketcall"), lib.resolve_name(lib.compat, b"ipc")):
+                group = _MULTIPLEXED_GROUP
+            elif target < 0:
+                group = nr            # nothing on the compat arch
+            else:
+                group = _compat_owner.setdefault(target, nr)
+        _group[nr] = group
+        return group
+
+
+def _placement_order(steps: list[_Step]) -> list[_Step]:
+    """`steps` in the order libseccomp places fastest that builds the same filter."""
+    groups = _group
+    keys = []
+    for nr, _, _, rule in steps:
+        group = groups.get(nr)
+        keys.append(group if group is not None else _place(nr, rule.syscall))
+    order = sorted(range(len(steps)), key=keys.__getitem__, reverse=True)   # stable: groups keep their order
+    return [steps[i] for i in order]
+
+
 def _refused(file: str, rule: Rule, rc: int) -> SeccompSyntaxError:
     return SeccompSyntaxError(file, rule.line, rule.syscall, f"libseccomp refused the rule: {os.strerror(-rc)}")
 
 
-def _add_rules(ctx: int, common: int, steps: list[_Step], file: str, answer=None) -> None:
+class _Refusal(Exception):
+    """libseccomp refused a rule given out of the written order."""
+
+
+def _add_rules(ctx: int, common: int, steps: list[_Step], file: str, answer=None, reorder: bool = True) -> None:
     lib = _native()
     add, arches = lib.add, lib.arch
     if answer is None and arches in _never_exact:
-        for nr, n, arr, rule in steps:   # the usual case: a tight loop of C calls
+        ordered = _placement_order(steps) if reorder else steps
+        for nr, n, arr, rule in ordered:   # the usual case: a tight loop of C calls
             rc = add(ctx, common, nr, n, arr)
             if rc:
-                raise _refused(file, rule, rc)
+                raise _Refusal() if reorder else _refused(file, rule, rc)
         return
     exact = lib.add_exact
     for nr, n, arr, rule in steps:
@@ -351,6 +436,15 @@ def _build(default: int, action: int, steps: list[_Step], tree: bool, file: str,
     ctx = _new_ctx(default, tree)
     try:
         _add_rules(ctx, action, steps, file, answer)
+    except _Refusal:
+        # Build again in the written order: the refusal names the rule met first so.
+        _native().release(ctx)
+        ctx = _new_ctx(default, tree)
+        try:
+            _add_rules(ctx, action, steps, file, answer, reorder=False)
+        except BaseException:
+            _native().release(ctx)
+            raise
     except BaseException:
         _native().release(ctx)
         raise
