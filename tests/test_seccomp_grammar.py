@@ -369,3 +369,25 @@ def test_paragraphs_read_as_lines():
                                  "\r", "read 0x1", "setuid u:root", "@unrestricted", "chown - -1"]), max_size=30))
 def test_fuzz_paragraphs_read_as_lines(lines):
     same_reading("\n".join(lines))
+
+
+def test_rules_and_policies_are_values():
+    import copy
+    import pickle
+
+    p = parse("read 1\n~ioctl - TIOCSTI errno=ENOSYS\n", "a.src")
+    rule, cond = p.rules[0], p.rules[0].args[0]
+    assert cond == ArgCond(0, "EQ", 1) and hash(cond) == hash(ArgCond(0, "EQ", 1, None, "other token"))
+    assert rule == grammar.Rule("read", (cond,), 1) and rule != grammar.Rule("read", (cond,), 2)
+    assert rule != ("read", (cond,), 1) and (rule == object()) is False
+    assert repr(cond) == "ArgCond(index=0, op='EQ', value=1, mask=None, token='1')"
+    assert repr(rule).startswith("Rule(syscall='read', args=(ArgCond(") and "text='read 1', errno=None)" in repr(rule)
+    for value in (p, rule, cond):
+        assert pickle.loads(pickle.dumps(value)) == value == copy.deepcopy(value)
+        assert hash(copy.copy(value)) == hash(value)
+        with pytest.raises(AttributeError):
+            value.line = 3
+        with pytest.raises(AttributeError):
+            del value.__dict__
+    assert {p: 1}[parse("read 1\n~ioctl - TIOCSTI errno=ENOSYS\n", "a.src")] == 1
+    assert p.syscalls() == {"read", "ioctl"} and p.denials[0].errno == 38

@@ -25,10 +25,10 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
-from .grammar import Policy, Rule, SeccompSyntaxError, parse
+from .grammar import Policy, Record, Rule, SeccompSyntaxError, parse
 
 UNRESTRICTED = b"@unrestricted\n"   # the whole allow output of an unrestricted policy
 
@@ -172,8 +172,7 @@ def known(name: str) -> bool:
     return resolve(name) != -1
 
 
-@dataclass(frozen=True)
-class CompileResult:
+class CompileResult(Record):
     """The filters of one policy.
 
     allow: the raw BPF of the allow filter, or UNRESTRICTED for a policy with no filter;
@@ -181,12 +180,13 @@ class CompileResult:
     skipped: unknown syscall names, in order of first appearance.
     """
 
-    allow: bytes
-    deny: bytes | None
-    skipped: tuple[str, ...]
-    unrestricted: bool = False
-    complain: bool = False
-    tree: bool = False
+    _fields = __match_args__ = ("allow", "deny", "skipped", "unrestricted", "complain", "tree")
+    _key = attrgetter(*_fields)
+
+    def __init__(self, allow: bytes, deny: bytes | None, skipped: tuple[str, ...], unrestricted: bool = False,
+                 complain: bool = False, tree: bool = False):
+        self.__dict__.update(allow=allow, deny=deny, skipped=skipped, unrestricted=unrestricted, complain=complain,
+                             tree=tree)
 
     @property
     def allow_filter(self) -> bytes | None:

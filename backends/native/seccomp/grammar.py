@@ -57,7 +57,7 @@ from __future__ import annotations
 import grp
 import pwd
 import re
-from dataclasses import dataclass, field
+from operator import attrgetter
 
 from ...errors import SourceError
 
@@ -181,19 +181,54 @@ _PREFIX_OPS = ((">=", "GE"), ("<=", "LE"), ("!", "NE"), ("<", "LT"), (">", "GT")
 _OP_TEXT = {"GE": ">=", "LE": "<=", "NE": "!", "LT": "<", "GT": ">", "EQ": "", "MASKED_EQ": "|"}
 
 
-@dataclass(frozen=True)
-class ArgCond:
+class FrozenInstanceError(AttributeError):
+    """An assignment to a field of a Record (as dataclasses.FrozenInstanceError)."""
+
+
+class Record:
+    """An immutable value compared and hashed by its fields, as a frozen dataclass is:
+    written out because a compiling process is short, and importing dataclasses (with
+    inspect, ast, dis, tokenize) and making the classes took longer than parsing a
+    hundred profiles. A subclass names its fields in order (`_fields`, as repr shows
+    them), the ones equality and hashing look at (`_key`, an attrgetter), and sets
+    them in __init__ through __dict__."""
+
+    __slots__ = ()
+    _fields: tuple[str, ...] = ()
+    _key = staticmethod(lambda record: ())
+
+    def __setattr__(self, name: str, value) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return self._key(self) == other._key(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key(self))
+
+    def __repr__(self) -> str:
+        values = self.__dict__
+        return f"{self.__class__.__qualname__}({', '.join(f'{f}={values[f]!r}' for f in self._fields)})"
+
+
+class ArgCond(Record):
     """One argument condition, as libseccomp compares it.
 
     MASKED_EQ holds when (arg & mask) == value; every other op compares the whole
-    64-bit argument with `value` (mask is None).
+    64-bit argument with `value` (mask is None). `token` (the text it was read from)
+    is not compared.
     """
 
-    index: int
-    op: str
-    value: int
-    mask: int | None = None
-    token: str = field(default="", compare=False)
+    _fields = __match_args__ = ("index", "op", "value", "mask", "token")
+    _key = attrgetter("index", "op", "value", "mask")
+
+    def __init__(self, index: int, op: str, value: int, mask: int | None = None, token: str = ""):
+        self.__dict__.update(index=index, op=op, value=value, mask=mask, token=token)
 
     def matches(self, arg: int) -> bool:
         """Whether a 64-bit argument value satisfies this condition."""
@@ -204,25 +239,26 @@ class ArgCond:
                 "LE": arg <= self.value, "GT": arg > self.value, "GE": arg >= self.value}[self.op]
 
 
-@dataclass(frozen=True)
-class Rule:
-    """An allow rule, or an explicit denial (`deny=True`), from one source line."""
+class Rule(Record):
+    """An allow rule, or an explicit denial (`deny=True`), from one source line.
+    `text` (the line as read) is not compared; `errno` is a denial's answer (None:
+    EACCES)."""
 
-    syscall: str
-    args: tuple[ArgCond, ...]
-    line: int
-    deny: bool = False
-    text: str = field(default="", compare=False)
-    errno: int | None = None          # a denial's answer; None: EACCES
+    _fields = __match_args__ = ("syscall", "args", "line", "deny", "text", "errno")
+    _key = attrgetter("syscall", "args", "line", "deny", "errno")
+
+    def __init__(self, syscall: str, args: tuple[ArgCond, ...], line: int, deny: bool = False, text: str = "",
+                 errno: int | None = None):
+        self.__dict__.update(syscall=syscall, args=args, line=line, deny=deny, text=text, errno=errno)
 
 
-@dataclass(frozen=True)
-class Policy:
-    file: str
-    rules: tuple[Rule, ...] = ()
-    denials: tuple[Rule, ...] = ()
-    unrestricted: bool = False
-    complain: bool = False
+class Policy(Record):
+    _fields = __match_args__ = ("file", "rules", "denials", "unrestricted", "complain")
+    _key = attrgetter(*_fields)
+
+    def __init__(self, file: str, rules: tuple[Rule, ...] = (), denials: tuple[Rule, ...] = (),
+                 unrestricted: bool = False, complain: bool = False):
+        self.__dict__.update(file=file, rules=rules, denials=denials, unrestricted=unrestricted, complain=complain)
 
     def syscalls(self) -> set[str]:
         return {r.syscall for r in self.rules} | {r.syscall for r in self.denials}
