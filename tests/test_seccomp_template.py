@@ -330,3 +330,16 @@ def test_compile_files_failing_in_a_worker_leaves_every_output_as_it_was(tmp_pat
         assert all((tmp_path / f"{i}.bin").read_bytes() == b"old" for i in (0, 1, 2, 4, 5))
         assert not any((tmp_path / f"{i}.bin.deny").exists() for i in range(6))
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_compile_files_reports_a_bad_source_before_a_failing_output(tmp_path: Path):
+    jobs = []
+    for i, text in enumerate([template.TEMPLATE, "read\n", template.TEMPLATE, "read\nread 0x1\n", "write\n"]):
+        (tmp_path / f"{i}.src").write_text(text)
+        jobs.append((tmp_path / f"{i}.src", tmp_path / f"{i}.bin"))
+    jobs[1] = (jobs[1][0], tmp_path / "no-such-dir" / "1.bin")
+    for workers in (1, 2, 3):
+        with pytest.raises(SeccompSyntaxError) as info:
+            compiler.compile_files(jobs, workers=workers)
+        assert (info.value.file, info.value.line) == (str(tmp_path / "3.src"), 2)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f"{i}.src" for i in range(5)]

@@ -532,39 +532,68 @@ def _workers(count: int, workers: int | None) -> int:
     return max(1, min(count, workers or os.cpu_count() or 1))
 
 
-def _in_threads(items: list, fn, workers: int | None) -> tuple[list, BaseException | None]:
-    """fn(item) for every item on up to `workers` threads, this one among them (default:
-    one per core), items handed out in order. Returns the results (None where fn
-    failed or did not run) and the first exception in the order of the items: after a
-    failure no further item starts, and every started call ends before this returns."""
-    results: list = [None] * len(items)
+def _in_threads(produce, count: int, fn, workers: int | None) -> tuple[list, BaseException | None]:
+    """fn(item) for the `count` items that the iterable `produce` yields, on up to
+    `workers` threads (default: one per core), this one among them: it takes the items
+    from `produce` and hands each out as soon as it has it (in order), then works like
+    the others.
+
+    Returns the results (in order; None where fn failed or did not run) and the
+    exception to report: one raised by `produce` (it goes on to its end, or to its
+    first exception, whatever fails in the workers), else the first one of fn in the
+    order of the items. After a failure no further item starts, and every started call
+    ends before this returns."""
+    items: list = []
+    results: list = []
     errors: dict[int, BaseException] = {}
-    lock = threading.Lock()
-    pending = iter(range(len(items)))
+    state = {"taken": 0, "produced": False}
+    ready = threading.Condition(threading.Lock())
 
     def worker() -> None:
         while True:
-            with lock:
-                i = None if errors else next(pending, None)
-            if i is None:
-                return
+            with ready:
+                while state["taken"] == len(items) and not state["produced"] and not errors:
+                    ready.wait()
+                if errors or state["taken"] == len(items):
+                    return
+                i = state["taken"]
+                state["taken"] = i + 1
             try:
                 results[i] = fn(items[i])
             except BaseException as exc:  # reported in order by the caller
-                with lock:
+                with ready:
                     errors[i] = exc
+                    ready.notify_all()
                 return
 
     threads = [threading.Thread(target=worker, name="seccomp-compile", daemon=True)
-               for _ in range(_workers(len(items), workers) - 1)]
+               for _ in range(_workers(count, workers) - 1)]
     for t in threads:
         t.start()
+    failure = None
     try:
-        worker()
+        try:
+            for item in produce:
+                with ready:
+                    results.append(None)
+                    items.append(item)
+                    ready.notify()
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller, before any worker's
+            failure = exc
+            with ready:
+                errors.setdefault(len(items), exc)
+        with ready:
+            state["produced"] = True
+            ready.notify_all()
+        if failure is None:
+            worker()
     finally:
+        with ready:
+            state["produced"] = True
+            ready.notify_all()
         for t in threads:
             t.join()
-    return results, (errors[min(errors)] if errors else None)
+    return results, (failure or (errors[min(errors)] if errors else None))
 
 
 def compile_many(policies: list[Policy], *, tree: bool = False, workers: int | None = None) -> list[CompileResult]:
@@ -574,7 +603,8 @@ def compile_many(policies: list[Policy], *, tree: bool = False, workers: int | N
     one included): libseccomp exports without Python's lock, each thread on a filter
     of its own, so the cores share the work. Same bytes as one by one.
     """
-    results, error = _in_threads([_Job(p, tree) for p in policies], lambda job: job.run().result(), workers)
+    results, error = _in_threads((_Job(p, tree) for p in policies), len(policies), lambda job: job.run().result(),
+                                 workers)
     if error is not None:
         raise error
     return results
@@ -781,12 +811,12 @@ def compile_files(jobs: list[tuple[str | os.PathLike, str | os.PathLike]], *, tr
                   workers: int | None = None) -> list[CompileResult]:
     """compile_file for a batch of (SRC, OUT) pairs, in one process (see compile_many).
 
-    Every source is parsed first: a bad line anywhere stops the batch before any
-    work (the first bad source in the given order is reported). Each worker thread
-    then compiles a profile and writes its outputs to temporary files; only when
-    every profile compiled are they made durable (one syncfs per file system) and
-    renamed into place, OUT.deny before OUT, so a failure leaves every output as it
-    was.
+    Sources are parsed in order, in this thread, while worker threads compile the
+    ones already parsed, each writing its outputs to temporary files. A bad line
+    anywhere stops the batch (the first bad source in the given order is reported,
+    whatever else failed). Only when every profile compiled are the outputs made
+    durable (one syncfs per file system) and renamed into place, OUT.deny before OUT,
+    so a failure leaves every output as it was.
     """
     pairs = [(Path(s), Path(o)) for s, o in jobs]
     outs = [out for _, out in pairs]
@@ -794,9 +824,6 @@ def compile_files(jobs: list[tuple[str | os.PathLike, str | os.PathLike]], *, tr
         from ...errors import UsageError
 
         raise UsageError("a batch names the same output twice")
-    policies = [parse(_read_source(src), str(src)) for src, _ in pairs]
-    prepared = [(_Job(policy, tree), out) for policy, (_, out) in zip(policies, pairs)]
-
     shared = _Shared()
 
     def work(item: tuple[_Job, Path]) -> tuple[CompileResult, _Staged]:
@@ -804,7 +831,9 @@ def compile_files(jobs: list[tuple[str | os.PathLike, str | os.PathLike]], *, tr
         result = job.run().result()
         return result, _stage(out, result, sync=False, shared=shared)
 
-    results, error = _in_threads(prepared, work, workers)
+    # Sources are read and parsed here, in order, while the first ones already compile.
+    parsed = ((_Job(parse(_read_source(src), str(src)), tree), out) for src, out in pairs)
+    results, error = _in_threads(parsed, len(pairs), work, workers)
     done = [r for r in results if r is not None]  # every temporary file must go on failure
     try:
         if error is not None:
