@@ -119,7 +119,9 @@ class _Native:
 
         def bind(dll, name, restype, *argtypes):
             fn = getattr(dll, name)
-            fn.restype, fn.argtypes = restype, argtypes
+            fn.restype = restype
+            if argtypes:
+                fn.argtypes = argtypes
             return fn
 
         ptr, u32, i32 = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int
@@ -134,9 +136,12 @@ class _Native:
         self.resolve_num = bind(lib, "seccomp_syscall_resolve_num_arch", ptr, u32, i32)   # malloc'd name
         self.free = bind(ctypes.CDLL(None), "free", None, ptr)
         self.string_at = ctypes.string_at
-        rule = (ptr, u32, i32, ctypes.c_uint, ctypes.POINTER(ArgCmp))
-        self.add = bind(held, "seccomp_rule_add_array", i32, *rule)
-        self.add_exact = bind(held, "seccomp_rule_add_exact_array", i32, *rule)
+        # The rule calls take (context, action, syscall, count, conditions): the context
+        # as a c_void_p, then ints and a ctypes array or None. Without argtypes ctypes
+        # converts them itself, at half the cost per call.
+        self.add = bind(held, "seccomp_rule_add_array", i32)
+        self.add_exact = bind(held, "seccomp_rule_add_exact_array", i32)
+        self.pointer = ptr
         self.arch = bind(lib, "seccomp_arch_native", u32)()
         self.compat = _COMPAT.get(self.arch)
 
@@ -404,6 +409,7 @@ class _Refusal(Exception):
 def _add_rules(ctx: int, common: int, steps: list[_Step], file: str, answer=None, reorder: bool = True) -> None:
     lib = _native()
     add, arches = lib.add, lib.arch
+    ctx = lib.pointer(ctx)
     if answer is None and arches in _never_exact:
         ordered = _placement_order(steps) if reorder else steps
         for nr, n, arr, rule in ordered:   # the usual case: a tight loop of C calls
