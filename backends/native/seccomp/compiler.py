@@ -25,7 +25,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 
 from .grammar import Policy, Record, Rule, SeccompSyntaxError, parse
@@ -290,20 +290,31 @@ def _arg_array(args: tuple) -> tuple[int, object]:
     return found
 
 
-_Step = tuple  # (syscall number, condition count, scmp_arg_cmp array or None, Rule)
+_Step = tuple  # (syscall number, condition count, scmp_arg_cmp array or None, Rule, placement group)
+_named: dict[str, tuple[int, int]] = {}   # syscall name -> (native number, placement group)
 
 
 def _plan(rules: tuple[Rule, ...], skipped: dict[str, None]) -> list[_Step]:
     """The libseccomp calls for `rules`, prepared in Python (names resolved, argument
     arrays built), so that building the filter is a tight loop of C calls."""
     steps = []
+    named = _named
     for rule in rules:
-        nr = resolve(rule.syscall)
+        name = rule.syscall
+        found = named.get(name)
+        if found is None:
+            nr = resolve(name)
+            found = named[name] = (nr, _place(nr, name) if nr != -1 else 0)
+        nr, group = found
         if nr == -1:
-            skipped.setdefault(rule.syscall, None)
+            skipped.setdefault(name, None)
             continue
-        n, arr = _arg_array(rule.args) if rule.args else (0, None)
-        steps.append((nr, n, arr, rule))
+        args = rule.args
+        if args:
+            n, arr = _arg_array(args)
+            steps.append((nr, n, arr, rule, group))
+        else:
+            steps.append((nr, 0, None, rule, group))
     return steps
 
 
@@ -349,6 +360,7 @@ _MULTIPLEXED_GROUP = 1 << 40     # above every syscall number
 _group: dict[int, int] = {}      # native number -> its group (the number itself unless shared)
 _compat_owner: dict[int, int] = {}   # compat number -> the group whose rules reach it
 _group_lock = threading.Lock()
+_group_of_step = itemgetter(4)
 
 
 def _canonical(nr: int) -> str | None:
@@ -389,13 +401,7 @@ def _place(nr: int, name: str) -> int:
 
 def _placement_order(steps: list[_Step]) -> list[_Step]:
     """`steps` in the order libseccomp places fastest that builds the same filter."""
-    groups = _group
-    keys = []
-    for nr, _, _, rule in steps:
-        group = groups.get(nr)
-        keys.append(group if group is not None else _place(nr, rule.syscall))
-    order = sorted(range(len(steps)), key=keys.__getitem__, reverse=True)   # stable: groups keep their order
-    return [steps[i] for i in order]
+    return sorted(steps, key=_group_of_step, reverse=True)   # stable: a group keeps its order
 
 
 def _refused(file: str, rule: Rule, rc: int) -> SeccompSyntaxError:
@@ -412,13 +418,13 @@ def _add_rules(ctx: int, common: int, steps: list[_Step], file: str, answer=None
     ctx = lib.pointer(ctx)
     if answer is None and arches in _never_exact:
         ordered = _placement_order(steps) if reorder else steps
-        for nr, n, arr, rule in ordered:   # the usual case: a tight loop of C calls
+        for nr, n, arr, rule, _ in ordered:   # the usual case: a tight loop of C calls
             rc = add(ctx, common, nr, n, arr)
             if rc:
                 raise _Refusal() if reorder else _refused(file, rule, rc)
         return
     exact = lib.add_exact
-    for nr, n, arr, rule in steps:
+    for nr, n, arr, rule, _ in steps:
         action = common if answer is None else (answer(rule) or common)
         if arches not in _never_exact:
             key = (arches, action, nr, rule.args)
