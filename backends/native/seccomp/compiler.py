@@ -670,9 +670,15 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
+# Files are made one at a time: threads making them at once in a directory spin in the
+# kernel for its lock (and ext4's search for a free inode) instead of waiting asleep.
+_creating = threading.Lock()
+
+
 def _write_tmp(path: Path, data: bytes, sync: bool) -> Path:
     tmp = _tmp_name(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    with _creating:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
         view = memoryview(data)
         while view:
@@ -734,7 +740,8 @@ class _Shared:
                 return first
         tmp = _tmp_name(path)
         try:
-            os.link(first, tmp)
+            with _creating:
+                os.link(first, tmp)
         except OSError:
             return _write_tmp(path, data, sync)
         return tmp
