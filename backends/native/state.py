@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..errors import StateError
+from .durable import fsync_dir
 
 SCHEMA = 1
 STATE_FILE = "state.json"
@@ -39,14 +40,6 @@ SETTLED_NS = 2_000_000_000
 
 def empty_state() -> dict:
     return {"schema": SCHEMA, "snaps": {}, "conns": {}, "revisions": {}}
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -28,6 +28,7 @@ import threading
 from operator import attrgetter, itemgetter
 from pathlib import Path
 
+from ..durable import fsync_dir
 from .grammar import Policy, Record, Rule, SeccompSyntaxError, parse
 
 UNRESTRICTED = b"@unrestricted\n"   # the whole allow output of an unrestricted policy
@@ -709,15 +710,6 @@ def _syncfs(path: Path) -> bool:
         os.close(fd)
 
 
-def _fsync_dir(path: Path) -> None:
-    """state.fsync_dir, without importing state (and json) into a compiling process."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 _Staged = list  # [(temporary file or None to remove, final path)], in commit order
 
 
@@ -797,7 +789,7 @@ def _commit(stages: list[_Staged], synced: bool) -> None:
             else:
                 os.replace(tmp, final)
     for d in dirs:
-        _fsync_dir(d)
+        fsync_dir(d)
 
 
 def _write_error(exc: OSError, fallback: Path):
