@@ -1,8 +1,8 @@
 /* The app's Landlock rules (profiles/landlock/TAG.json), as landlock/apply.py
  * resolves and enforces them: the rights table of the ABI used, network and scope
  * rules where the ABI has them, variables and last-component globs expanded, paths
- * that exist kept. Prepared in the supervisor to decide, again in the child (after
- * the mounts) to enforce. */
+ * that exist kept. Checked in the supervisor to decide (the paths not looked at
+ * yet), resolved and enforced in the child, after the mounts. */
 #define _GNU_SOURCE
 #include "launcher.h"
 
@@ -65,7 +65,7 @@ static long long int_or(const struct json *obj, const char *key, long long dflt)
 }
 
 struct ctx {
-    int ruleset, enforce;
+    int ruleset;
     char *err;
     size_t errlen;
 };
@@ -75,7 +75,7 @@ static int add_rule(struct ctx *c, const char *path, unsigned long long rights, 
     struct stat st;
     if (stat(path, &st) != 0) return 0;                   /* absent: skipped, as the rules say */
     unsigned long long r = S_ISDIR(st.st_mode) ? rights : rights & file_mask;
-    if (!c->enforce || !r) return 0;
+    if (!r) return 0;
     int fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) {
         snprintf(c->err, c->errlen, "Landlock rule %s: %s", path, strerror(errno));
@@ -166,7 +166,7 @@ int landlock_prepare(struct launch *la, struct landlock_plan *out, int enforce, 
     if (mounts) out->handled_fs = 0;
     out->restricts = out->handled_fs || out->handled_net || out->scoped;
 
-    struct ctx c = { -1, enforce, err, errlen };
+    struct ctx c = { -1, err, errlen };
     if (enforce) {
         struct ruleset_attr attr = { out->handled_fs, out->handled_net, out->scoped };
         size_t size = used >= 6 ? 24 : used >= 4 ? 16 : 8;
@@ -201,7 +201,8 @@ int landlock_prepare(struct launch *la, struct landlock_plan *out, int enforce, 
                 rc = -1;
             }
         }
-        if (rc == 0)
+        /* deciding checks the rules only; the paths are looked at once, inside, after the mounts */
+        if (rc == 0 && enforce)
             rc = json_truthy(json_get(r, "pattern")) ? add_glob(&c, path, rights, out->file_mask)
                                                      : add_rule(&c, path, rights, out->file_mask);
         free(path);

@@ -110,18 +110,14 @@ void fallback(struct launch *la, const char *fmt, ...)
         fprintf(stderr, "error: %s: this launch needs the Python launcher: use `confine run`\n", why);
         exit(1);
     }
-    if (la->front_argv) {          /* the `confine` command: the same command line, to the Python CLI */
-        setenv("CONFINE_LAUNCHER", "python", 1);
+    setenv("CONFINE_LAUNCHER", "python", 1);
+    if (la->front_argv)            /* the `confine` command: the same command line, to the Python CLI */
         exec_python_cli(la->python, la->front_argc, la->front_argv);
-    }
-    /* python -I: no PYTHON* variables, no user site, no current directory on sys.path */
-    char **argv = calloc((size_t)la->nargs + 16, sizeof *argv);
+    /* confine-launch: the `confine run` command line it was given */
+    char **argv = calloc((size_t)la->nargs + 12, sizeof *argv);
     if (!argv) oom();
     int n = 0;
-    argv[n++] = (char *)la->python;
-    argv[n++] = "-I";
-    argv[n++] = "-m";
-    argv[n++] = "backends.cli";
+    argv[n++] = "confine";
     argv[n++] = "--root";
     argv[n++] = (char *)la->root;
     argv[n++] = "run";
@@ -133,11 +129,7 @@ void fallback(struct launch *la, const char *fmt, ...)
     argv[n++] = (char *)la->target;
     argv[n++] = "--";
     for (int i = 0; i < la->nargs; i++) argv[n++] = la->args[i];
-    argv[n] = NULL;
-    setenv("CONFINE_LAUNCHER", "python", 1);
-    execv(la->python, argv);
-    fprintf(stderr, "error: cannot start the Python launcher %s: %s\n", la->python, strerror(errno));
-    exit(1);
+    exec_python_cli(la->python, n, argv);
 }
 
 void exec_python_cli(const char *python, int argc, char **argv)
@@ -429,13 +421,6 @@ static const struct json *step_spec(const struct launch *la, enum step_kind kind
     for (size_t i = 0; i < la->nsteps; i++)
         if (la->kinds[i] == kind) return json_at(la->steps, i);
     return NULL;
-}
-
-static int step_applies(const struct launch *la, enum step_kind kind)
-{
-    for (size_t i = 0; i < la->nsteps; i++)
-        if (la->kinds[i] == kind) return la->applies[i];
-    return 0;
 }
 
 static const char *must_str(struct launch *la, const struct json *spec, const char *key)
@@ -833,5 +818,4 @@ void prepare_launch(struct launch *la)
             decide_step(la, i);
         }
     if (!step_spec(la, STEP_EXEC)) fallback(la, "the plan has no exec step");
-    (void)step_applies;
 }
