@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -85,9 +86,10 @@ class HostDirs:
                 pass
 
 
-def run_cgroups(tag: str, pids=None) -> set[str]:
-    """The per-run device cgroups of `tag` that exist now (only those of the runs
-    whose supervisor has one of `pids`, when given: other runs may go on meanwhile)."""
+def run_cgroups(tag: str | None, pids=None) -> set[str]:
+    """The per-run device cgroups of `tag` (None: of any app) that exist now (only
+    those of the runs whose supervisor has one of `pids`, when given: other runs
+    may go on meanwhile)."""
     out = set()
     for parent in CGROUP_PARENTS:
         try:
@@ -95,12 +97,29 @@ def run_cgroups(tag: str, pids=None) -> set[str]:
         except OSError:
             continue
         for n in names:
-            if not n.startswith(tag + "."):
+            if tag is None:
+                if not n.startswith("snap."):
+                    continue
+                run = n.rpartition(".")[2].split("-")[0]
+            elif n.startswith(tag + "."):
+                run = n[len(tag) + 1:].split("-")[0]
+            else:
                 continue
-            run = n[len(tag) + 1:].split("-")[0]
             if pids is None or (run.isdigit() and int(run) in pids):
                 out.add(os.path.join(parent, n))
     return out
+
+
+@contextmanager
+def cgroups_checked(tag: str | None = None):
+    """Around a test: no run it started (named by its supervisor's pid) leaves a
+    device cgroup of `tag` (None: of any app) behind; one that did is removed, then
+    the test fails."""
+    first = len(STARTED)
+    yield
+    left = run_cgroups(tag, set(STARTED[first:]))
+    remove_cgroups(left)
+    assert not left, f"device cgroups left behind: {sorted(left)}"
 
 
 def remove_cgroups(paths) -> None:

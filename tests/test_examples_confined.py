@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from audit_support import AuditSocket
-from launch_support import (CGROUP_PARENTS, REPO, ROOT_USER, STARTED, HostDirs, confine_run, install_examples,
-                            kill_group, remove_cgroups)
+from launch_support import (REPO, ROOT_USER, STARTED, HostDirs, cgroups_checked, confine_run, install_examples,
+                            kill_group)
 
 pytestmark = pytest.mark.skipif(not ROOT_USER, reason="confined runs with a device cgroup need root")
 
@@ -53,21 +53,8 @@ def host_dirs():
 @pytest.fixture(autouse=True)
 def no_cgroup_left():
     """No run of a test leaves a device cgroup behind (runs named by their supervisor's pid)."""
-    first = len(STARTED)
-    yield
-    mine = set(STARTED[first:])
-    left = set()
-    for parent in CGROUP_PARENTS:
-        try:
-            names = os.listdir(parent)
-        except OSError:
-            continue
-        for n in names:
-            run = n.rpartition(".")[2].split("-")[0]
-            if n.startswith("snap.") and run.isdigit() and int(run) in mine:
-                left.add(os.path.join(parent, n))
-    remove_cgroups(left)
-    assert not left, f"device cgroups left behind: {sorted(left)}"
+    with cgroups_checked():
+        yield
 
 
 @pytest.fixture

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from launch_support import (REPO, ROOT_USER, STARTED, HostDirs, confine_run, install_examples, kill_group,
-                            remove_cgroups, run_cgroups)
+                            cgroups_checked)
 
 from backends.native.launch import fastpath
 
-pytestmark = pytest.mark.skipif(not ROOT_USER, reason="the compiled launcher takes root's launches")
+pytestmark = pytest.mark.skipif(not ROOT_USER, reason="needs root: a launch makes a device cgroup and a mount namespace")
 
 TAG = "snap.hello.hello"
 PYTHON = {"CONFINE_LAUNCHER": "python"}
@@ -64,11 +64,8 @@ def host_dirs():
 
 @pytest.fixture(autouse=True)
 def no_cgroup_left():
-    first = len(STARTED)
-    yield
-    left = run_cgroups(TAG, set(STARTED[first:])) | run_cgroups("snap.notes.notes", set(STARTED[first:]))
-    remove_cgroups(left)
-    assert not left, f"device cgroups left behind: {sorted(left)}"
+    with cgroups_checked():
+        yield
 
 
 def run(root: Path, *args: str, python: bool = False, env: dict | None = None, **kw) -> subprocess.CompletedProcess:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from launch_support import (REPO, ROOT_USER, STARTED, HostDirs, confine_run, install_examples, kill_group,
-                            remove_cgroups, run_cgroups)
+                            cgroups_checked, run_cgroups)
 
 pytestmark = pytest.mark.skipif(not ROOT_USER, reason="confine run as root needs root (these tests start as root)")
 
@@ -50,11 +50,8 @@ def host_dirs():
 def no_cgroup_left():
     """No run of this test leaves its device cgroup behind (they are named after the
     supervisor's pid; runs of others going on meanwhile are not looked at)."""
-    first = len(STARTED)
-    yield
-    left = run_cgroups(TAG, set(STARTED[first:]))
-    remove_cgroups(left)
-    assert not left, f"device cgroups left behind: {sorted(left)}"
+    with cgroups_checked(TAG):
+        yield
 
 
 def sh(root: Path, script: str, *extra: str, **kw) -> subprocess.CompletedProcess:

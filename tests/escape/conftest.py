@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from audit_support import AuditSocket
-from launch_support import REPO, ROOT_USER, STARTED, HostDirs, confine_run, remove_cgroups, run_cgroups
+from launch_support import REPO, ROOT_USER, HostDirs, cgroups_checked, confine_run
 
 HERE = Path(__file__).resolve().parent
 TAG = "snap.escape.run"
@@ -156,11 +156,8 @@ def launcher(request, monkeypatch, lab):
 @pytest.fixture(autouse=True)
 def no_cgroup_left():
     """No run of a test leaves its device cgroup behind."""
-    first = len(STARTED)
-    yield
-    left = run_cgroups(TAG, set(STARTED[first:]))
-    remove_cgroups(left)
-    assert not left, f"device cgroups left behind: {sorted(left)}"
+    with cgroups_checked(TAG):
+        yield
 
 
 @pytest.fixture
